@@ -1,0 +1,32 @@
+# net-mesh: the one entry point. `make run` builds and runs the demo; `make test` installs what
+# is missing, builds every language and runs every suite; `make bench` runs the benchmarks.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test bench lint fmt rust-test toolchain
+
+run:
+	$(CARGO) run --release -q -p net-mesh-cli --bin net -- demo
+
+test: toolchain lint rust-test
+
+toolchain:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup)"; exit 1; }
+	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+rust-test:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+bench:
+	$(CARGO) bench -p net-mesh --bench bus
+	$(CARGO) run --release -q -p net-mesh-cli --bin net -- bench
+
+fmt:
+	$(CARGO) fmt --all

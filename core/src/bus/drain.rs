@@ -1,0 +1,133 @@
+//! Drain workers: each owns a fixed set of shards and moves their rings into the adapter in
+//! batches.
+//!
+//! A worker that finds its rings empty spins briefly, then parks. The sleep protocol is the
+//! classic store-then-check pair: the worker stores `sleeping = true` (SeqCst) and re-checks every
+//! ring's tail (SeqCst) before parking; a producer's SeqCst tail CAS is followed by a SeqCst load
+//! of `sleeping`. So either the worker sees the new event or the producer sees the worker asleep
+//! and unparks it; no wakeup is lost and no timer is involved.
+//!
+//! A batch the adapter refuses is retried with a short backoff; after the last retry its events
+//! are counted as `adapter_failed` and never silently forgotten.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::stats::ShardCounters;
+use super::{DRAINING, Inner};
+use crate::adapter::Delivery;
+use crate::config::Backpressure;
+
+/// Attempts per batch before its events are counted as `adapter_failed`.
+const ADAPTER_ATTEMPTS: u32 = 4;
+/// Empty checks (with a CPU pause) before a worker yields, then parks.
+const SPINS: u32 = 200;
+const YIELDS: u32 = 4;
+
+pub(super) fn spawn_worker(inner: Arc<Inner>, w: usize) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("net-drain-{w}"))
+        .spawn(move || {
+            let _ = inner.workers[w].thread.set(std::thread::current());
+            run(&inner, w);
+        })
+}
+
+fn run(inner: &Inner, w: usize) {
+    let mine: Vec<usize> = (0..inner.shards.len())
+        .filter(|&s| inner.shards[s].worker == w)
+        .collect();
+    let mut batch: Vec<Delivery> = Vec::with_capacity(inner.config.drain_batch);
+    let signal = &inner.workers[w];
+    let mut idle = 0u32;
+    loop {
+        let mut moved = 0;
+        for &s in &mine {
+            moved += drain_shard(inner, s, &mut batch);
+        }
+        if moved > 0 {
+            idle = 0;
+            continue;
+        }
+        let pending = || mine.iter().any(|&s| !inner.shards[s].ring.is_empty());
+        let state = inner.state.load(Ordering::SeqCst);
+        if state >= DRAINING {
+            if pending() {
+                continue;
+            }
+            return;
+        }
+        idle += 1;
+        if idle < SPINS {
+            std::hint::spin_loop();
+            continue;
+        }
+        if idle < SPINS + YIELDS {
+            std::thread::yield_now();
+            continue;
+        }
+        signal.sleeping.store(true, Ordering::SeqCst);
+        let work = mine
+            .iter()
+            .any(|&s| inner.shards[s].ring.tail() != inner.shards[s].ring.head());
+        if work {
+            signal.sleeping.store(false, Ordering::SeqCst);
+            continue;
+        }
+        // Shutdown wakes us unconditionally (an unpark before park makes park return).
+        std::thread::park();
+        signal.sleeping.store(false, Ordering::SeqCst);
+        idle = 0;
+    }
+}
+
+/// Moves up to one batch of shard `s` into the adapter; returns how many events were popped.
+fn drain_shard(inner: &Inner, s: usize, batch: &mut Vec<Delivery>) -> usize {
+    let shard = &inner.shards[s];
+    if shard.ring.is_empty() {
+        return 0;
+    }
+    let ts_ns = inner.next_ts();
+    batch.clear();
+    while batch.len() < inner.config.drain_batch {
+        match shard.ring.pop() {
+            Some((seq, event)) => batch.push(Delivery { seq, ts_ns, event }),
+            None => break,
+        }
+    }
+    let n = batch.len();
+    if n == 0 {
+        return 0;
+    }
+    if matches!(inner.config.backpressure, Backpressure::Block { .. }) {
+        inner.space.notify(usize::MAX);
+    }
+    let last = batch[n - 1].seq;
+    let mut attempt = 0;
+    loop {
+        let result = catch_unwind(AssertUnwindSafe(|| inner.adapter.on_batch(s as u16, batch)));
+        let error = match result {
+            Ok(Ok(())) => {
+                ShardCounters::add(&shard.counters.delivered, n as u64);
+                break;
+            }
+            Ok(Err(e)) => e.0,
+            Err(_) => "adapter panicked in on_batch".to_owned(),
+        };
+        ShardCounters::add(&shard.counters.adapter_errors, 1);
+        *inner.last_adapter_error.lock() = Some(error);
+        attempt += 1;
+        if attempt >= ADAPTER_ATTEMPTS {
+            ShardCounters::add(&shard.counters.adapter_failed, n as u64);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1 << attempt));
+    }
+    shard.completed.fetch_max(last + 1, Ordering::SeqCst);
+    batch.clear();
+    inner.progress.notify(usize::MAX);
+    n
+}

@@ -1,0 +1,233 @@
+//! Push subscriptions: a cursor that waits for the drain workers instead of sleeping.
+//!
+//! A [`Subscription`] reads like `poll` from its own cursor; when nothing new is there it
+//! registers on the bus's progress notifier (notified after every batch the adapter stored) and
+//! waits, blocking (`next_blocking`) or as a `futures::Stream`. There is no timer and no
+//! backoff loop. If retention evicted events before the subscriber read them, it yields
+//! [`SubscriptionItem::Lagged`] with the exact count, then continues from the oldest retained
+//! event. After `shutdown()` it yields what is left and then ends.
+
+use std::collections::VecDeque;
+use std::future::Future as _;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{EventListener, Listener};
+use futures_core::Stream;
+
+use super::filter::Filter;
+use super::poll::{Ordering, read};
+use super::{Inner, StoredEvent};
+use crate::error::{Error, Result};
+
+/// Where a subscription starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SubscribeFrom {
+    /// The oldest retained event.
+    #[default]
+    Beginning,
+    /// Only events stored after the subscription was opened.
+    Latest,
+    /// Resume after the events a previous poll or subscription returned.
+    Cursor(String),
+}
+
+/// Options of [`crate::EventBus::subscribe`].
+#[derive(Debug, Clone)]
+pub struct SubscribeOptions {
+    /// Only events matching this filter are delivered.
+    pub filter: Option<Filter>,
+    /// Where to start.
+    pub from: SubscribeFrom,
+    /// Most events fetched from the adapter per wake-up (1..=100000).
+    pub batch: usize,
+    /// How events of several shards are ordered within one fetch.
+    pub ordering: Ordering,
+}
+
+impl Default for SubscribeOptions {
+    fn default() -> Self {
+        SubscribeOptions {
+            filter: None,
+            from: SubscribeFrom::Beginning,
+            batch: 256,
+            ordering: Ordering::PerShard,
+        }
+    }
+}
+
+/// One item of a subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubscriptionItem {
+    /// An event.
+    Event(StoredEvent),
+    /// The subscriber fell behind retention; this many events were evicted unread.
+    Lagged {
+        /// Number of events lost to retention.
+        skipped: u64,
+    },
+}
+
+/// A push subscription; see the module docs.
+pub struct Subscription {
+    inner: Arc<Inner>,
+    positions: Vec<u64>,
+    filter: Option<Filter>,
+    batch: usize,
+    ordering: Ordering,
+    pending: VecDeque<SubscriptionItem>,
+    listener: Option<EventListener>,
+    ended: bool,
+}
+
+impl Subscription {
+    pub(super) fn open(inner: Arc<Inner>, options: SubscribeOptions) -> Result<Subscription> {
+        if options.batch == 0 || options.batch > super::MAX_POLL_LIMIT {
+            return Err(Error::InvalidArgument(format!(
+                "batch must be in 1..={}, got {}",
+                super::MAX_POLL_LIMIT,
+                options.batch
+            )));
+        }
+        let positions = match &options.from {
+            SubscribeFrom::Beginning => vec![0; inner.shards.len()],
+            SubscribeFrom::Latest => (0..inner.shards.len() as u16)
+                .map(|s| inner.adapter.end_position(s))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Adapter(e.to_string()))?,
+            SubscribeFrom::Cursor(c) => inner.codec.decode(c)?,
+        };
+        Ok(Subscription {
+            inner,
+            positions,
+            filter: options.filter,
+            batch: options.batch,
+            ordering: options.ordering,
+            pending: VecDeque::new(),
+            listener: None,
+            ended: false,
+        })
+    }
+
+    /// The cursor after the last item handed out (usable with `poll` or a new subscription).
+    pub fn cursor(&self) -> String {
+        if self.pending.is_empty() {
+            return self.inner.codec.encode(&self.positions);
+        }
+        // Items fetched but not yet handed out: rewind each shard to its first pending event.
+        let mut positions = self.positions.clone();
+        let mut seen = vec![false; positions.len()];
+        for item in &self.pending {
+            if let SubscriptionItem::Event(e) = item
+                && !seen[e.shard as usize]
+            {
+                seen[e.shard as usize] = true;
+                positions[e.shard as usize] = e.position;
+            }
+        }
+        self.inner.codec.encode(&positions)
+    }
+
+    /// Fetches what is available now; true if anything was queued.
+    fn refill(&mut self) -> Result<bool> {
+        let got = read(
+            &self.inner,
+            &self.positions,
+            self.batch,
+            self.filter.as_ref(),
+            self.ordering,
+        )?;
+        self.positions = got.positions;
+        if got.skipped > 0 {
+            self.pending.push_back(SubscriptionItem::Lagged {
+                skipped: got.skipped,
+            });
+        }
+        self.pending
+            .extend(got.events.into_iter().map(SubscriptionItem::Event));
+        Ok(!self.pending.is_empty())
+    }
+
+    /// The next item if one is available without waiting; `Ok(None)` otherwise.
+    pub fn try_next(&mut self) -> Result<Option<SubscriptionItem>> {
+        if self.pending.is_empty() && !self.ended {
+            self.refill()?;
+        }
+        Ok(self.pending.pop_front())
+    }
+
+    /// True once the bus shut down and every remaining item was handed out.
+    pub fn is_ended(&self) -> bool {
+        self.ended && self.pending.is_empty()
+    }
+
+    /// Waits for the next item. `Ok(None)` means the subscription ended (bus shut down);
+    /// `Err(Error::Timeout)` means `timeout` passed with nothing new.
+    pub fn next_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<SubscriptionItem>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Ok(Some(item));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            let listener = self.inner.progress.listen();
+            let closed = self.inner.is_closed();
+            if self.refill()? {
+                continue;
+            }
+            if closed {
+                self.ended = true;
+                continue;
+            }
+            match deadline {
+                None => listener.wait(),
+                Some(d) => {
+                    if listener.wait_deadline(d).is_none() && Instant::now() >= d {
+                        return Err(Error::Timeout("no event arrived in time".into()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Result<SubscriptionItem>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            if let Some(listener) = this.listener.as_mut() {
+                match Pin::new(listener).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => this.listener = None,
+                }
+            }
+            // Register before reading, so a batch stored after the read still wakes us.
+            this.listener = Some(this.inner.progress.listen());
+            let closed = this.inner.is_closed();
+            match this.refill() {
+                Err(e) => {
+                    this.listener = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok(true) => this.listener = None,
+                Ok(false) if closed => {
+                    this.listener = None;
+                    this.ended = true;
+                }
+                Ok(false) => {}
+            }
+        }
+    }
+}
