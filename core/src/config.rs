@@ -14,9 +14,10 @@ use crate::bus::filter::Path;
 use crate::error::{Error, Result};
 
 /// What a producer experiences when its shard's ring is full.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Backpressure {
     /// Push the oldest undrained event out of the ring to make room (counted as `drop_oldest`).
+    #[default]
     DropOldest,
     /// Discard the offered event (counted as `drop_newest`; the producer gets `Error::Dropped`).
     DropNewest,
@@ -55,12 +56,6 @@ impl Backpressure {
     pub const DEFAULT_KEEP_ONE_IN: u32 = 10;
     /// Default sampling high-water mark.
     pub const DEFAULT_HIGH_WATER: f64 = 0.8;
-}
-
-impl Default for Backpressure {
-    fn default() -> Self {
-        Backpressure::DropOldest
-    }
 }
 
 /// Where events go after the rings, and its settings.

@@ -459,7 +459,7 @@ impl Inner {
             let mark = ((shard.ring.capacity() as f64) * high_water).ceil() as usize;
             if shard.ring.len() >= mark.max(1) {
                 let tick = shard.sample_tick.fetch_add(1, AtomicOrdering::Relaxed);
-                if tick % u64::from(keep_one_in) != 0 {
+                if !tick.is_multiple_of(u64::from(keep_one_in)) {
                     ShardCounters::add(&shard.counters.sampled, 1);
                     return Err(Error::Dropped {
                         shard: id,
