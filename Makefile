@@ -7,10 +7,15 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: run test bench lint fmt rust-test toolchain
 
+# Each language skin adds its own fragment in mk/ that appends its targets to these lists.
+TEST_TARGETS :=
+BENCH_TARGETS :=
+-include mk/*.mk
+
 run:
 	$(CARGO) run --release -q -p net-mesh-cli --bin net -- demo
 
-test: toolchain lint rust-test
+test: toolchain lint rust-test $(TEST_TARGETS)
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup)"; exit 1; }
@@ -27,6 +32,7 @@ rust-test:
 bench:
 	$(CARGO) bench -p net-mesh --bench bus
 	$(CARGO) run --release -q -p net-mesh-cli --bin net -- bench
+	$(if $(strip $(BENCH_TARGETS)),$(MAKE) --no-print-directory $(BENCH_TARGETS))
 
 fmt:
 	$(CARGO) fmt --all
