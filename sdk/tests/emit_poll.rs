@@ -82,7 +82,7 @@ async fn emit_batch_reports_serialization_failures_in_place() {
         .iter()
         .map(|o| o.as_ref().err().map(|e| e.kind()))
         .collect();
-    assert_eq!(kinds, [None, Some(ErrorKind::InvalidJson), None]);
+    assert_eq!(kinds, [None, Some(ErrorKind::InvalidArgument), None]);
 }
 
 #[tokio::test]

@@ -4,11 +4,11 @@
 //! `max_bytes_per_shard` (payload bytes); every eviction is counted. Reads clone reference-
 //! counted buffers, never payload bytes. Not promised: durability across restarts.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
+use super::segmented::SegmentedDeque;
 use super::{Adapter, AdapterError, AdapterStats, Delivery, Health, ShardPage, StoredEvent};
 
 /// Cursor tag of the memory adapter.
@@ -17,7 +17,7 @@ pub const MEMORY_CURSOR_TAG: u8 = 1;
 #[derive(Default)]
 struct ShardStore {
     /// Retained events; `events[i]` has position `base + i`.
-    events: VecDeque<(u64, u64, crate::Event)>,
+    events: SegmentedDeque<(u64, u64, crate::Event)>,
     base: u64,
     bytes: usize,
 }
@@ -72,13 +72,14 @@ impl Adapter for MemoryAdapter {
         Ok(())
     }
 
-    fn on_batch(&self, shard: u16, batch: &[Delivery]) -> Result<(), AdapterError> {
+    fn on_batch(&self, shard: u16, batch: &mut Vec<Delivery>) -> Result<(), AdapterError> {
+        let n = batch.len() as u64;
         let evicted = self.with_shard(shard, |store| {
             let mut s = store.write();
             let mut evicted = 0u64;
-            for d in batch {
+            for d in batch.drain(..) {
                 s.bytes += d.event.len();
-                s.events.push_back((d.seq, d.ts_ns, d.event.clone()));
+                s.events.push_back((d.seq, d.ts_ns, d.event));
             }
             while s.events.len() > self.max_events
                 || (s.bytes > self.max_bytes && s.events.len() > 1)
@@ -91,7 +92,7 @@ impl Adapter for MemoryAdapter {
             }
             evicted
         })?;
-        self.stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.stored.fetch_add(n, Ordering::Relaxed);
         if evicted > 0 {
             self.evicted.fetch_add(evicted, Ordering::Relaxed);
         }
@@ -114,7 +115,7 @@ impl Adapter for MemoryAdapter {
             let skip = (start - s.base) as usize;
             let events = s
                 .events
-                .range(skip..)
+                .iter_from(skip)
                 .take(max)
                 .enumerate()
                 .map(|(i, (seq, ts_ns, event))| StoredEvent {
@@ -174,7 +175,7 @@ mod tests {
     fn retains_newest_by_count_and_counts_evictions() {
         let m = MemoryAdapter::new(3, 1 << 20);
         m.init(1).unwrap();
-        m.on_batch(0, &batch(0..5, 4)).unwrap();
+        m.on_batch(0, &mut batch(0..5, 4)).unwrap();
         let page = m.poll_shard(0, 0, 10).unwrap();
         assert_eq!(page.start, 2);
         assert_eq!(page.end, 5);
@@ -189,7 +190,7 @@ mod tests {
     fn retains_newest_by_bytes() {
         let m = MemoryAdapter::new(100, 25);
         m.init(1).unwrap();
-        m.on_batch(0, &batch(0..5, 10)).unwrap();
+        m.on_batch(0, &mut batch(0..5, 10)).unwrap();
         let s = m.stats();
         assert_eq!((s.retained, s.retained_bytes, s.evicted), (2, 20, 3));
     }
@@ -198,7 +199,7 @@ mod tests {
     fn unknown_shard_is_an_error() {
         let m = MemoryAdapter::new(10, 100);
         m.init(1).unwrap();
-        assert!(m.on_batch(3, &batch(0..1, 4)).is_err());
+        assert!(m.on_batch(3, &mut batch(0..1, 4)).is_err());
         assert!(m.poll_shard(3, 0, 1).is_err());
     }
 }

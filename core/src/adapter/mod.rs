@@ -7,6 +7,7 @@
 //! is responsible for its own internal synchronization.
 
 pub mod memory;
+mod segmented;
 
 use crate::event::Event;
 
@@ -95,9 +96,10 @@ pub trait Adapter: Send + Sync + 'static {
     fn cursor_tag(&self) -> u8;
     /// Prepares storage for `shards` shards; called once before any batch.
     fn init(&self, shards: u16) -> Result<(), AdapterError>;
-    /// Stores a batch for `shard`, in order. All-or-nothing: on error nothing was stored and the
-    /// bus may retry the same batch.
-    fn on_batch(&self, shard: u16, batch: &[Delivery]) -> Result<(), AdapterError>;
+    /// Stores a batch for `shard`, in order. All-or-nothing: on success the adapter may move the
+    /// events out of `batch` (the bus clears it afterwards, so storing needs no clone); on error
+    /// nothing was stored, `batch` must be left as it was, and the bus may retry it.
+    fn on_batch(&self, shard: u16, batch: &mut Vec<Delivery>) -> Result<(), AdapterError>;
     /// Returns once everything passed to `on_batch` is durable and readable.
     fn flush(&self) -> Result<(), AdapterError>;
     /// Releases resources; no call follows except reads.

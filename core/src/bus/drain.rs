@@ -92,12 +92,11 @@ fn drain_shard(inner: &Inner, s: usize, batch: &mut Vec<Delivery>) -> usize {
     }
     let ts_ns = inner.next_ts();
     batch.clear();
-    while batch.len() < inner.config.drain_batch {
-        match shard.ring.pop() {
-            Some((seq, event)) => batch.push(Delivery { seq, ts_ns, event }),
-            None => break,
-        }
-    }
+    shard
+        .ring
+        .pop_batch(inner.config.drain_batch, |seq, event| {
+            batch.push(Delivery { seq, ts_ns, event })
+        });
     let n = batch.len();
     if n == 0 {
         return 0;
@@ -109,18 +108,19 @@ fn drain_shard(inner: &Inner, s: usize, batch: &mut Vec<Delivery>) -> usize {
     let mut attempt = 0;
     loop {
         let result = catch_unwind(AssertUnwindSafe(|| inner.adapter.on_batch(s as u16, batch)));
-        let error = match result {
+        // A panicking adapter may have taken part of the batch: never retry it.
+        let (error, retry) = match result {
             Ok(Ok(())) => {
                 ShardCounters::add(&shard.counters.delivered, n as u64);
                 break;
             }
-            Ok(Err(e)) => e.0,
-            Err(_) => "adapter panicked in on_batch".to_owned(),
+            Ok(Err(e)) => (e.0, true),
+            Err(_) => ("adapter panicked in on_batch".to_owned(), false),
         };
         ShardCounters::add(&shard.counters.adapter_errors, 1);
         *inner.last_adapter_error.lock() = Some(error);
         attempt += 1;
-        if attempt >= ADAPTER_ATTEMPTS {
+        if !retry || attempt >= ADAPTER_ATTEMPTS {
             ShardCounters::add(&shard.counters.adapter_failed, n as u64);
             break;
         }

@@ -129,19 +129,47 @@ impl ShardRing {
         }
     }
 
-    /// Pops up to `max` events into `out` (appending), returning how many were popped.
-    pub fn pop_into(&self, out: &mut Vec<(u64, Event)>, max: usize) -> usize {
-        let mut n = 0;
-        while n < max {
-            match self.pop() {
-                Some(item) => {
-                    out.push(item);
-                    n += 1;
+    /// Pops up to `max` consecutive published events with a single CAS, handing each to `sink`
+    /// in position order; returns how many were popped.
+    pub fn pop_batch(&self, max: usize, mut sink: impl FnMut(u64, Event)) -> usize {
+        let max = max.min(self.capacity as usize) as u64;
+        let mut pos = self.head.load(Ordering::Relaxed);
+        loop {
+            let mut n = 0u64;
+            while n < max {
+                let slot = &self.slots[((pos + n) & self.mask) as usize];
+                if slot.stamp.load(Ordering::Acquire) != pos + n + 1 {
+                    break;
                 }
-                None => break,
+                n += 1;
+            }
+            if n == 0 {
+                let now = self.head.load(Ordering::Relaxed);
+                if now == pos {
+                    return 0;
+                }
+                pos = now;
+                continue;
+            }
+            match self
+                .head
+                .compare_exchange(pos, pos + n, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    for p in pos..pos + n {
+                        let slot = &self.slots[(p & self.mask) as usize];
+                        // SAFETY: each stamp was `p + 1` (Acquire) before the CAS, so its producer
+                        // finished writing; the successful CAS from `pos` proves no other consumer
+                        // claimed any position in `pos..pos + n`, so this thread owns them all.
+                        let event = unsafe { (*slot.value.get()).assume_init_read() };
+                        slot.stamp.store(p + self.capacity, Ordering::Release);
+                        sink(p, event);
+                    }
+                    return n as usize;
+                }
+                Err(actual) => pos = actual,
             }
         }
-        n
     }
 
     /// Positions claimed so far (= events ever accepted into this ring).
@@ -191,9 +219,12 @@ mod tests {
         assert!(r.push(ev(9)).is_err());
         assert_eq!(r.pop().unwrap().0, 0);
         assert_eq!(r.push(ev(4)).unwrap(), 4);
-        let got: Vec<u64> = std::iter::from_fn(|| r.pop().map(|(p, _)| p)).collect();
-        assert_eq!(got, vec![1, 2, 3, 4]);
+        assert_eq!(r.pop().unwrap().0, 1);
+        let mut got = Vec::new();
+        assert_eq!(r.pop_batch(10, |p, _| got.push(p)), 3);
+        assert_eq!(got, vec![2, 3, 4]);
         assert!(r.pop().is_none());
+        assert_eq!(r.pop_batch(10, |_, _| unreachable!()), 0);
     }
 
     #[test]
@@ -221,14 +252,26 @@ mod tests {
             .collect();
         let taken = Arc::new(AtomicU64::new(0));
         let consumers: Vec<_> = (0..2)
-            .map(|_| {
+            .map(|c| {
                 let r = r.clone();
                 let taken = taken.clone();
                 std::thread::spawn(move || {
                     let mut seen = Vec::new();
                     let mut last = None;
                     while taken.load(Ordering::SeqCst) < 4 * per {
-                        if let Some((pos, e)) = r.pop() {
+                        if c == 1 {
+                            let mut batch = Vec::new();
+                            let n = r.pop_batch(7, |p, e| batch.push((p, e)));
+                            taken.fetch_add(n as u64, Ordering::SeqCst);
+                            for (pos, e) in batch {
+                                assert!(last.is_none_or(|l| pos > l));
+                                last = Some(pos);
+                                seen.push(e.as_str().parse::<u64>().unwrap());
+                            }
+                            if n == 0 {
+                                std::thread::yield_now();
+                            }
+                        } else if let Some((pos, e)) = r.pop() {
                             taken.fetch_add(1, Ordering::SeqCst);
                             assert!(
                                 last.is_none_or(|l| pos > l),

@@ -60,7 +60,7 @@ impl Adapter for GatedAdapter {
     fn init(&self, shards: u16) -> Result<(), AdapterError> {
         self.memory.init(shards)
     }
-    fn on_batch(&self, shard: u16, batch: &[Delivery]) -> Result<(), AdapterError> {
+    fn on_batch(&self, shard: u16, batch: &mut Vec<Delivery>) -> Result<(), AdapterError> {
         let mut open = self.open.lock();
         self.waiting.fetch_add(1, Ordering::SeqCst);
         while !*open {

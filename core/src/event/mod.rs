@@ -7,9 +7,10 @@
 use std::fmt;
 
 use bytes::Bytes;
-use serde::de::IgnoredAny;
 
 use crate::error::{Error, Result};
+
+pub mod validate;
 
 /// One event: the bytes of a single valid JSON value.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -39,8 +40,11 @@ impl Event {
     }
 
     /// Serializes `value` to JSON. Serialization output is valid JSON, so it is not re-checked.
+    /// A value that cannot be represented as JSON (a map with non-string keys, a failing
+    /// `Serialize` impl) is `Error::InvalidArgument`.
     pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Event> {
-        let vec = serde_json::to_vec(value).map_err(|e| Error::InvalidJson(e.to_string()))?;
+        let vec = serde_json::to_vec(value)
+            .map_err(|e| Error::InvalidArgument(format!("cannot serialize to JSON: {e}")))?;
         Ok(Event {
             raw: Bytes::from(vec),
         })
@@ -84,14 +88,10 @@ impl Event {
     }
 }
 
-/// Checks that `bytes` hold exactly one JSON value (surrounding whitespace allowed).
+/// Checks that `bytes` hold exactly one JSON value (surrounding whitespace allowed); see
+/// [`validate::validate_json`] for the exact rules.
 pub fn validate(bytes: &[u8]) -> Result<()> {
-    // serde_json skips ignored strings without checking their UTF-8, so check it first.
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| Error::InvalidJson(format!("not UTF-8: {e}")))?;
-    serde_json::from_str::<IgnoredAny>(text)
-        .map(|_| ())
-        .map_err(|e| Error::InvalidJson(e.to_string()))
+    validate::validate_json(bytes).map_err(|e| Error::InvalidJson(e.to_string()))
 }
 
 impl fmt::Debug for Event {
