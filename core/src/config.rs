@@ -92,7 +92,8 @@ pub struct EventBusConfig {
     pub partition_key: Option<String>,
     /// Most events handed to the adapter in one batch (1..=65536).
     pub drain_batch: usize,
-    /// Drain worker threads; 0 means `min(num_shards, available cores)`.
+    /// Drain worker threads; 0 means `min(num_shards, max(1, cores / 2))`, leaving the other
+    /// cores to producers and consumers.
     pub drain_workers: usize,
     /// Largest accepted event in bytes (1..=64 MiB).
     pub max_event_bytes: usize,

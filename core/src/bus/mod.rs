@@ -147,7 +147,7 @@ impl EventBus {
         let n = config.num_shards as usize;
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         let workers = match config.drain_workers {
-            0 => n.min(cores).max(1),
+            0 => n.min((cores / 2).max(1)),
             w => w.min(n),
         };
         let partition = match &config.partition_key {
