@@ -1,1 +1,54 @@
-fn main() {}
+//! `net`: the net-mesh command line.
+//!
+//! Subcommands: `net demo` (a bus with producers, a filtered subscriber and a poller, printing
+//! what happened and how fast) and `net bench` (the standard workloads of
+//! `/work/shared/BENCHMARKS.md`, as a table or as one JSON object with `--json`).
+//! Exit status: 0 on success, 1 when a run failed or an accepted event went missing, 2 on bad
+//! command-line arguments (clap's usage error).
+
+mod bench;
+mod demo;
+mod failure;
+mod latency;
+mod log;
+mod machine;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// net-mesh: a high-performance event bus.
+#[derive(Debug, Parser)]
+#[command(name = "net", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run producers, a filtered subscriber and a poller on one bus; print counts, throughput
+    /// and emit-to-subscriber latency.
+    Demo(demo::DemoArgs),
+    /// Run the standard benchmark workloads (W1-W3) and print a table or JSON.
+    Bench(bench::BenchArgs),
+    /// Append to, read or tail a RedEX log on disk (`--dir D --channel C`).
+    Log(log::LogArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Log(args) => log::run(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::adapter::remote_config::{JetStreamConfig, RedisConfig};
 use crate::bus::filter::Path;
 use crate::error::{Error, Result};
 
@@ -68,6 +69,22 @@ pub enum AdapterConfig {
         /// Retained payload bytes per shard; older events are evicted (and counted).
         max_bytes_per_shard: usize,
     },
+    /// Redis Streams (cargo feature `redis`): one stream per shard.
+    Redis(RedisConfig),
+    /// NATS JetStream (cargo feature `jetstream`): one stream per shard.
+    JetStream(JetStreamConfig),
+}
+
+impl AdapterConfig {
+    /// The tag the adapter built from this configuration writes into cursors (memory 1,
+    /// redis 2, jetstream 3), so skins can decode cursors without a bus.
+    pub fn cursor_tag(&self) -> u8 {
+        match self {
+            AdapterConfig::Memory { .. } => crate::adapter::memory::MEMORY_CURSOR_TAG,
+            AdapterConfig::Redis(_) => crate::adapter::REDIS_CURSOR_TAG,
+            AdapterConfig::JetStream(_) => crate::adapter::JETSTREAM_CURSOR_TAG,
+        }
+    }
 }
 
 impl Default for AdapterConfig {
@@ -184,8 +201,10 @@ impl EventBusConfig {
                 format!("must be in 1..={MAX_EVENT_BYTES}"),
             ));
         }
-        match self.adapter {
-            AdapterConfig::Memory {
+        match &self.adapter {
+            AdapterConfig::Redis(r) => r.validate()?,
+            AdapterConfig::JetStream(j) => j.validate()?,
+            &AdapterConfig::Memory {
                 max_events_per_shard,
                 max_bytes_per_shard,
             } => {
@@ -254,8 +273,10 @@ impl EventBusConfig {
             } => json!({"mode": "sample", "keep_one_in": keep_one_in, "high_water": high_water}),
             other => json!({"mode": other.mode()}),
         };
-        let adapter = match self.adapter {
-            AdapterConfig::Memory {
+        let adapter = match &self.adapter {
+            AdapterConfig::Redis(r) => r.to_json(),
+            AdapterConfig::JetStream(j) => j.to_json(),
+            &AdapterConfig::Memory {
                 max_events_per_shard,
                 max_bytes_per_shard,
             } => json!({
@@ -377,10 +398,14 @@ fn parse_adapter(v: &Value) -> Result<AdapterConfig> {
     };
     match ty {
         "memory" => {
-            let AdapterConfig::Memory {
-                mut max_events_per_shard,
-                mut max_bytes_per_shard,
-            } = AdapterConfig::default();
+            let (mut max_events_per_shard, mut max_bytes_per_shard) = match AdapterConfig::default()
+            {
+                AdapterConfig::Memory {
+                    max_events_per_shard,
+                    max_bytes_per_shard,
+                } => (max_events_per_shard, max_bytes_per_shard),
+                _ => (1 << 20, 256 << 20),
+            };
             for (k, val) in o.into_iter().flatten() {
                 match k.as_str() {
                     "type" => {}
@@ -405,9 +430,22 @@ fn parse_adapter(v: &Value) -> Result<AdapterConfig> {
                 max_bytes_per_shard,
             })
         }
+        "redis" | "jetstream" => {
+            let Some(o) = o else {
+                return Err(Error::config(
+                    "adapter.url",
+                    format!("adapter `{ty}` needs an object with `url`"),
+                ));
+            };
+            Ok(if ty == "redis" {
+                AdapterConfig::Redis(RedisConfig::from_object(o)?)
+            } else {
+                AdapterConfig::JetStream(JetStreamConfig::from_object(o)?)
+            })
+        }
         other => Err(Error::config(
             "adapter.type",
-            format!("unknown adapter `{other}` (this build has: memory)"),
+            format!("unknown adapter `{other}` (expected memory, redis or jetstream)"),
         )),
     }
 }
@@ -460,6 +498,11 @@ impl EventBusConfigBuilder {
             max_events_per_shard,
             max_bytes_per_shard,
         };
+        self
+    }
+    /// Uses another adapter (for example `AdapterConfig::Redis(RedisConfig::new(url))`).
+    pub fn adapter(mut self, adapter: AdapterConfig) -> Self {
+        self.config.adapter = adapter;
         self
     }
     /// Validates and returns the configuration.

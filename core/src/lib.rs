@@ -20,8 +20,13 @@
 pub mod adapter;
 pub mod bus;
 pub mod config;
+pub mod cortex;
 pub mod error;
 pub mod event;
+pub mod identity;
+pub mod mesh;
+pub mod netdb;
+pub mod redex;
 
 pub use bus::filter::Filter;
 pub use bus::{

@@ -38,6 +38,7 @@
 //! Errors are the engine's [`Error`], whose [`ErrorKind`] is shared by every language skin.
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod log;
 mod stream;
 
 use std::fmt;

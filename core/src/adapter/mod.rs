@@ -6,12 +6,39 @@
 //! never reuse or reorder them. Calls are blocking and may come from several threads; an adapter
 //! is responsible for its own internal synchronization.
 
+pub(crate) mod build;
+pub mod dedup;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
+#[cfg(any(feature = "redis", feature = "jetstream"))]
+mod link;
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+pub mod remote_config;
 mod segmented;
 
 use crate::event::Event;
 
 pub use memory::MemoryAdapter;
+
+/// Cursor tag of the Redis Streams adapter.
+pub const REDIS_CURSOR_TAG: u8 = 2;
+/// Cursor tag of the NATS JetStream adapter.
+pub const JETSTREAM_CURSOR_TAG: u8 = 3;
+
+/// Connection-level state of a networked adapter (`None` for in-process adapters).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ConnectionStats {
+    /// Whether the last operation reached the server.
+    pub connected: bool,
+    /// Failed operations (connects, writes, reads) since start.
+    pub errors: u64,
+    /// Connections (re-)established since start.
+    pub reconnects: u64,
+    /// The most recent error, if any.
+    pub last_error: Option<String>,
+}
 
 /// One event handed to an adapter by a drain worker.
 #[derive(Debug, Clone)]
@@ -112,4 +139,8 @@ pub trait Adapter: Send + Sync + 'static {
     fn health(&self) -> Health;
     /// Counters for `stats()`.
     fn stats(&self) -> AdapterStats;
+    /// Connection state of a networked adapter; `None` (the default) for in-process ones.
+    fn connection_stats(&self) -> Option<ConnectionStats> {
+        None
+    }
 }

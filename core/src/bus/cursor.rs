@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! u8  version (1)
-//! u8  adapter tag (1 = memory)
+//! u8  adapter tag (1 = memory, 2 = redis, 3 = jetstream)
 //! u16 shard count, little-endian
 //! LEB128 varint position, one per shard
 //! u32 checksum: low 32 bits of xxh3-64 over all preceding bytes, little-endian

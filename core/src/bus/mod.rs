@@ -134,6 +134,7 @@ impl EventBus {
                 max_events_per_shard,
                 max_bytes_per_shard,
             )),
+            ref remote => crate::adapter::build::remote(remote)?,
         };
         Self::with_adapter(config, adapter)
     }
@@ -341,6 +342,11 @@ impl EventBus {
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.inner.stats()
+    }
+
+    /// Health of the adapter (always healthy for the memory adapter).
+    pub fn adapter_health(&self) -> crate::adapter::Health {
+        self.inner.adapter.health()
     }
 
     /// True until `shutdown` starts.
@@ -573,6 +579,7 @@ impl Inner {
         let mut total = Stats {
             adapter_name: self.adapter.name().to_owned(),
             adapter: self.adapter.stats().into(),
+            adapter_connection: self.adapter.connection_stats(),
             ..Stats::default()
         };
         for (i, shard) in self.shards.iter().enumerate() {

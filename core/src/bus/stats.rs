@@ -97,6 +97,9 @@ pub struct Stats {
     pub adapter: AdapterCounters,
     /// Per-shard counters.
     pub shards: Vec<ShardStats>,
+    /// Connection state of a networked adapter (absent for the memory adapter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter_connection: Option<crate::adapter::ConnectionStats>,
 }
 
 /// Serializable copy of [`AdapterStats`].

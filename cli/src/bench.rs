@@ -1,0 +1,98 @@
+//! `net bench`: the standard workloads of BENCHMARKS.md that exist in this engine (W1 ingest,
+//! W2 end-to-end, W3 latency), as a table or, with `--json`, as exactly one JSON object on
+//! stdout: `{"meta":{...},"results":{"w1.ingest_single_eps":...,...}}`.
+//!
+//! Workloads whose layer does not exist yet (W4 RedEX, W5 header/AEAD, W6-W7 mesh) are omitted,
+//! not reported as zero. A workload that loses or repeats an accepted event fails the run
+//! (exit 1) and no figures are printed.
+
+mod meta;
+mod payload;
+mod plan;
+mod report;
+mod run;
+mod runner;
+mod targets;
+mod w1;
+mod w2;
+mod w3;
+
+use std::io::IsTerminal as _;
+
+use clap::Args;
+
+use self::plan::Plan;
+use self::runner::Workload;
+use self::w1::Mode;
+use crate::failure::{CliResult, fail};
+
+/// Options of `net bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print exactly one JSON object on stdout (no table, no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    /// Small sizes and one repetition: a smoke test whose figures are not comparable.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run only the workloads whose key starts with one of these prefixes (e.g. `w2`, `w1.`).
+    #[arg(long, value_name = "PREFIX", value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+/// Every workload in the order it runs.
+fn workloads() -> Vec<Workload> {
+    let mut all = Vec::new();
+    for shards in [1u16, 4] {
+        for mode in [Mode::Single, Mode::Batch, Mode::Parse] {
+            all.push(Workload {
+                name: w1::key(mode, shards),
+                run: Box::new(move |plan: &Plan| w1::run(mode, shards, plan)),
+            });
+        }
+    }
+    all.push(Workload {
+        name: "w2.e2e_eps + w2.crossbeam_eps",
+        run: Box::new(w2::run),
+    });
+    all.push(Workload {
+        name: "w3.p50_us / w3.p99_us",
+        run: Box::new(w3::run),
+    });
+    all
+}
+
+/// Runs the workloads and prints the results.
+pub fn run(args: &BenchArgs) -> CliResult<()> {
+    let plan = if args.quick {
+        Plan::QUICK
+    } else {
+        Plan::STANDARD
+    };
+    if !args.json && cfg!(debug_assertions) {
+        eprintln!("note: this is a debug build; figures are only meaningful from a release build");
+    }
+    let workloads: Vec<Workload> = workloads()
+        .into_iter()
+        .filter(|w| {
+            args.only.is_empty() || args.only.iter().any(|p| w.name.starts_with(p.as_str()))
+        })
+        .collect();
+    if workloads.is_empty() {
+        return Err(fail!(
+            "--only {} matches no workload (keys start with w1., w1_4shards., w2., w3.)",
+            args.only.join(",")
+        ));
+    }
+    let total = (workloads.len() * (plan.warmups + plan.repetitions)) as u64;
+    let hidden = args.json || !std::io::stderr().is_terminal();
+    let bar = runner::progress(total, hidden);
+    let measured = runner::run_all(&workloads, &plan, &bar)?;
+    let meta = meta::collect(&plan, &measured)?;
+    if args.json {
+        println!("{}", report::json(meta, &measured));
+    } else {
+        print!("{}", report::table(&meta, &measured));
+    }
+    Ok(())
+}

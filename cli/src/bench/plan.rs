@@ -1,0 +1,40 @@
+//! `Plan`: how big each workload is and how often it repeats (standard or `--quick`).
+
+/// Sizes and repetitions of one `net bench` run.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// True for `--quick` (a smoke test, not comparable figures).
+    pub quick: bool,
+    /// Unmeasured runs before the measured ones.
+    pub warmups: usize,
+    /// Measured runs; each figure is their median.
+    pub repetitions: usize,
+    /// W1: events ingested per run.
+    pub w1_events: u64,
+    /// W2: events moved producer -> subscriber per run.
+    pub w2_events: u64,
+    /// W3: latency samples per run.
+    pub w3_samples: u64,
+}
+
+impl Plan {
+    /// The standard plan of BENCHMARKS.md: one warm-up, median of five.
+    pub const STANDARD: Plan = Plan {
+        quick: false,
+        warmups: 1,
+        repetitions: 5,
+        w1_events: 2_000_000,
+        w2_events: 1_000_000,
+        w3_samples: 100_000,
+    };
+
+    /// `--quick`: small sizes and one repetition, for tests (figures are not comparable).
+    pub const QUICK: Plan = Plan {
+        quick: true,
+        warmups: 0,
+        repetitions: 1,
+        w1_events: 20_000,
+        w2_events: 20_000,
+        w3_samples: 500,
+    };
+}

@@ -1,0 +1,196 @@
+//! RedEX benches: heap and disk append throughput, batch append, tail latency and group commit.
+//!
+//! Criterion measures the throughput groups; tail latency (p50/p99 of append -> tail holder)
+//! and the `every_n(1)` group-commit figures (appends/s, fsyncs/s with 4 appenders) are
+//! measured directly and printed, since they are distributions and ratios, not per-iteration
+//! times.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use net::redex::{FsyncPolicy, RedexFile, RedexFileConfig};
+
+fn tmp(tag: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "redex-bench-{tag}-{}-{}",
+        std::process::id(),
+        net::redex::now_ns()
+    ))
+}
+
+fn appends(c: &mut Criterion) {
+    let mut g = c.benchmark_group("redex_append");
+    for (name, len) in [("heap_32b", 32usize), ("heap_1k", 1024)] {
+        let payload = vec![7u8; len];
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(name, |b| {
+            let mut f = RedexFile::open("b", None, RedexFileConfig::heap()).unwrap();
+            let mut n = 0u64;
+            b.iter(|| {
+                n += 1;
+                if n.is_multiple_of(1 << 20) {
+                    // Keep memory bounded across criterion's many iterations.
+                    f = RedexFile::open("b", None, RedexFileConfig::heap()).unwrap();
+                }
+                black_box(f.append(&payload).unwrap())
+            })
+        });
+    }
+    let batch: Vec<Vec<u8>> = (0..64).map(|_| vec![3u8; 64]).collect();
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("heap_batch_64x64b", |b| {
+        let mut f = RedexFile::open("b", None, RedexFileConfig::heap()).unwrap();
+        let mut n = 0u64;
+        b.iter(|| {
+            n += 1;
+            if n.is_multiple_of(1 << 15) {
+                f = RedexFile::open("b", None, RedexFileConfig::heap()).unwrap();
+            }
+            black_box(f.append_batch(&batch).unwrap())
+        })
+    });
+    let dir = tmp("never");
+    let payload = vec![7u8; 32];
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("disk_never_32b", |b| {
+        let f = RedexFile::open(
+            "d",
+            Some(&dir),
+            RedexFileConfig::persistent(FsyncPolicy::Never).with_retention(net::redex::Retention {
+                max_events: Some(1 << 20),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        b.iter(|| black_box(f.append(&payload).unwrap()));
+        f.close().unwrap();
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn percentile(v: &mut [u64], p: f64) -> u64 {
+    v.sort_unstable();
+    v[((v.len() - 1) as f64 * p) as usize]
+}
+
+/// Append -> tail holder latency, one entry in flight (the ack's latency is not measured).
+fn tail_latency() {
+    let f = RedexFile::open("lat", None, RedexFileConfig::heap()).unwrap();
+    let mut tail = f.tail(0);
+    let n = 100_000u64;
+    let (ack_tx, ack_rx) = std::sync::mpsc::sync_channel::<Instant>(1);
+    let t = std::thread::spawn(move || {
+        for _ in 0..n {
+            let e = tail.next_blocking().unwrap().unwrap();
+            let t1 = Instant::now();
+            black_box(e);
+            ack_tx.send(t1).unwrap();
+        }
+    });
+    let mut lat = Vec::with_capacity(n as usize);
+    let p = [1u8; 32];
+    for _ in 0..n {
+        let t0 = Instant::now();
+        f.append(&p).unwrap();
+        let t1 = ack_rx.recv().unwrap();
+        lat.push(t1.saturating_duration_since(t0).as_nanos() as u64);
+    }
+    t.join().unwrap();
+    println!(
+        "redex_tail_latency: p50 {:.2} us, p99 {:.2} us ({n} samples)",
+        percentile(&mut lat, 0.5) as f64 / 1000.0,
+        percentile(&mut lat, 0.99) as f64 / 1000.0
+    );
+}
+
+/// `every_n(1)` with 4 concurrent appenders for 2 s: appends/s and fsyncs/s.
+fn group_commit() {
+    let dir = tmp("group");
+    let f = RedexFile::open(
+        "g",
+        Some(&dir),
+        RedexFileConfig::persistent(FsyncPolicy::EveryN(1)),
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let f = f.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let p = [5u8; 32];
+                let mut n = 0u64;
+                while stop.load(Ordering::Relaxed) == 0 {
+                    f.append(&p).unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(1, Ordering::Relaxed);
+    let appends: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let secs = t0.elapsed().as_secs_f64();
+    let fsyncs = f.stats().fsyncs;
+    f.close().unwrap();
+    println!(
+        "redex_group_commit every_n(1) x4 appenders: {:.0} appends/s, {:.0} fsyncs/s ({} appends, {} fsync rounds)",
+        appends as f64 / secs,
+        fsyncs as f64 / secs,
+        appends,
+        fsyncs
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Tasks created through the fold (append + fold, until all are folded), and `find_many`
+/// over 10k tasks with a status filter.
+fn tasks(c: &mut Criterion) {
+    use net::cortex::tasks::{TaskStatus, Tasks, TasksFilter};
+    let n = 200_000u64;
+    let file = RedexFile::open("cortex/tasks", None, RedexFileConfig::heap()).unwrap();
+    let t = Tasks::open(file, 1).unwrap();
+    let t0 = Instant::now();
+    let mut last = 0;
+    for id in 0..n {
+        last = t.create(id, "write the plan", id).unwrap();
+    }
+    t.wait_for_seq(last, Duration::from_secs(60)).unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "cortex_tasks_create_through_fold: {:.0} creates/s ({n} tasks)",
+        n as f64 / secs
+    );
+
+    let file = RedexFile::open("cortex/tasks", None, RedexFileConfig::heap()).unwrap();
+    let t = Tasks::open(file, 1).unwrap();
+    for id in 0..10_000u64 {
+        last = t.create(id, "write the plan", id).unwrap();
+        if id.is_multiple_of(2) {
+            last = t.complete(id, id).unwrap();
+        }
+    }
+    t.wait_for_seq(last, Duration::from_secs(60)).unwrap();
+    let f = TasksFilter {
+        status: Some(TaskStatus::Pending),
+        ..Default::default()
+    };
+    c.bench_function("cortex_tasks_find_many_10k_status", |b| {
+        b.iter(|| black_box(t.find_many(&f).len()))
+    });
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    appends(&mut c);
+    tail_latency();
+    group_commit();
+    tasks(&mut c);
+    c.final_summary();
+}

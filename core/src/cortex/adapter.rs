@@ -1,0 +1,379 @@
+//! [`CortexAdapter`]: a fold task driving a user [`Fold`] over a RedEX tail into shared state.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use event_listener::{Event, Listener};
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::meta::{EventMeta, MetaError};
+use crate::redex::{RedexError, RedexEvent, RedexFile};
+
+/// One decoded event handed to a fold.
+#[derive(Debug, Clone, Copy)]
+pub struct CortexEvent<'a> {
+    /// RedEX seq of the entry.
+    pub seq: u64,
+    /// Append time, unix nanos.
+    pub ts_ns: u64,
+    /// The decoded prefix.
+    pub meta: EventMeta,
+    /// The payload after the prefix.
+    pub payload: &'a [u8],
+}
+
+/// A fold's refusal of an event (plain message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldError(pub String);
+
+/// A user fold: applies events, in seq order, to the state.
+pub trait Fold<S>: Send + 'static {
+    /// Applies one event.
+    fn apply(&mut self, state: &mut S, event: &CortexEvent<'_>) -> Result<(), FoldError>;
+}
+
+impl<S, F> Fold<S> for F
+where
+    F: FnMut(&mut S, &CortexEvent<'_>) -> Result<(), FoldError> + Send + 'static,
+{
+    fn apply(&mut self, state: &mut S, event: &CortexEvent<'_>) -> Result<(), FoldError> {
+        self(state, event)
+    }
+}
+
+/// Where the fold starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartPosition {
+    /// Replay the whole retained history.
+    #[default]
+    FromBeginning,
+    /// Only events appended after the adapter opened.
+    LiveOnly,
+    /// From this seq (e.g. just after a snapshot).
+    FromSeq(u64),
+}
+
+/// What the fold task does when the fold (or a prefix check) fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FoldErrorPolicy {
+    /// Halt; the failing seq is recorded and not counted as folded.
+    #[default]
+    Stop,
+    /// Count the error and keep going.
+    LogAndContinue,
+}
+
+/// Errors of the CortEX adapter. Converts into [`crate::Error`] (`adapter`, `timeout`,
+/// `shutting_down`, `invalid_argument` kinds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CortexError {
+    /// The underlying RedEX call failed.
+    Redex(RedexError),
+    /// The fold task halted at this seq.
+    FoldStopped {
+        /// The seq it stopped at.
+        seq: u64,
+        /// The fold's message.
+        message: String,
+    },
+    /// The adapter was closed.
+    Closed,
+    /// A wait ended first.
+    Timeout,
+    /// A snapshot could not be encoded or decoded.
+    Snapshot(String),
+}
+
+impl std::fmt::Display for CortexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CortexError::Redex(e) => write!(f, "cortex: {e}"),
+            CortexError::FoldStopped { seq, message } => {
+                write!(f, "cortex: fold stopped at seq {seq}: {message}")
+            }
+            CortexError::Closed => f.write_str("cortex: adapter closed"),
+            CortexError::Timeout => f.write_str("cortex: timed out"),
+            CortexError::Snapshot(m) => write!(f, "cortex: snapshot: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for CortexError {}
+
+impl From<RedexError> for CortexError {
+    fn from(e: RedexError) -> Self {
+        CortexError::Redex(e)
+    }
+}
+
+impl From<CortexError> for crate::Error {
+    fn from(e: CortexError) -> crate::Error {
+        match e {
+            CortexError::Redex(r) => r.into(),
+            CortexError::Closed => crate::Error::ShuttingDown,
+            CortexError::Timeout => crate::Error::Timeout(e.to_string()),
+            CortexError::Snapshot(_) => crate::Error::InvalidArgument(e.to_string()),
+            CortexError::FoldStopped { .. } => crate::Error::Adapter(e.to_string()),
+        }
+    }
+}
+
+/// Options of an adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CortexConfig {
+    /// Where the fold starts.
+    pub start: StartPosition,
+    /// What a fold error does.
+    pub on_error: FoldErrorPolicy,
+    /// This producer's origin hash, written into every prefix.
+    pub origin_hash: u32,
+}
+
+pub(crate) struct Shared<S> {
+    pub file: RedexFile,
+    pub state: RwLock<S>,
+    /// Every seq below this has been folded (or skipped by policy).
+    pub folded_next: AtomicU64,
+    pub progress: Event,
+    pub running: AtomicBool,
+    pub stop: AtomicBool,
+    pub stopped: Mutex<Option<(u64, String)>>,
+    pub errors: AtomicU64,
+    origin_hash: u32,
+    origin_seq: AtomicU64,
+}
+
+/// A fold over one RedEX file into shared state `S`. See the module docs of
+/// [`crate::cortex`].
+pub struct CortexAdapter<S> {
+    shared: Arc<Shared<S>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<S> std::fmt::Debug for CortexAdapter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CortexAdapter")
+            .field("file", &self.shared.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync + 'static> CortexAdapter<S> {
+    /// Opens an adapter over `file` with initial `state`, spawning the fold task.
+    pub fn open(
+        file: RedexFile,
+        state: S,
+        fold: impl Fold<S>,
+        config: CortexConfig,
+    ) -> Result<Self, CortexError> {
+        let from = match config.start {
+            StartPosition::FromBeginning => 0,
+            StartPosition::LiveOnly => file.next_seq(),
+            StartPosition::FromSeq(s) => s,
+        };
+        let shared = Arc::new(Shared {
+            file,
+            state: RwLock::new(state),
+            folded_next: AtomicU64::new(from),
+            progress: Event::new(),
+            running: AtomicBool::new(true),
+            stop: AtomicBool::new(false),
+            stopped: Mutex::new(None),
+            errors: AtomicU64::new(0),
+            origin_hash: config.origin_hash,
+            origin_seq: AtomicU64::new(0),
+        });
+        let s2 = shared.clone();
+        let policy = config.on_error;
+        let task = std::thread::Builder::new()
+            .name("cortex-fold".into())
+            .spawn(move || fold_task(&s2, fold, from, policy))
+            .map_err(|e| CortexError::Redex(RedexError::Io(format!("spawn fold task: {e}"))))?;
+        Ok(CortexAdapter {
+            shared,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// The underlying file.
+    pub fn file(&self) -> &RedexFile {
+        &self.shared.file
+    }
+
+    /// The shared state (take a read lock to query).
+    pub fn state(&self) -> &RwLock<S> {
+        &self.shared.state
+    }
+
+    /// Appends `payload` under a prefix with `dispatch` and `flags`; returns the seq.
+    pub fn append(&self, dispatch: u8, flags: u8, payload: &[u8]) -> Result<u64, CortexError> {
+        if self.shared.stop.load(Ordering::Acquire) {
+            return Err(CortexError::Closed);
+        }
+        let n = self.shared.origin_seq.fetch_add(1, Ordering::Relaxed);
+        let meta = EventMeta::new(dispatch, flags, self.shared.origin_hash, n, payload);
+        Ok(self.shared.file.append(&meta.frame(payload))?)
+    }
+
+    /// Every seq below this has been folded.
+    pub fn folded_next(&self) -> u64 {
+        self.shared.folded_next.load(Ordering::Acquire)
+    }
+
+    /// Whether the fold task is running.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// Fold errors counted under `LogAndContinue`.
+    pub fn error_count(&self) -> u64 {
+        self.shared.errors.load(Ordering::Relaxed)
+    }
+
+    /// Blocks until `seq` is folded into the state (read-your-writes), the fold stops, or
+    /// `timeout` passes.
+    pub fn wait_for_seq(&self, seq: u64, timeout: Duration) -> Result<(), CortexError> {
+        let deadline = Instant::now() + timeout;
+        let sh = &self.shared;
+        loop {
+            if sh.folded_next.load(Ordering::Acquire) > seq {
+                return Ok(());
+            }
+            let l = sh.progress.listen();
+            if sh.folded_next.load(Ordering::Acquire) > seq {
+                return Ok(());
+            }
+            if !sh.running.load(Ordering::Acquire) {
+                return Err(match sh.stopped.lock().clone() {
+                    Some((seq, message)) => CortexError::FoldStopped { seq, message },
+                    None => CortexError::Closed,
+                });
+            }
+            if l.wait_deadline(deadline).is_none() && Instant::now() >= deadline {
+                return Err(CortexError::Timeout);
+            }
+        }
+    }
+
+    /// A stream of folded watermarks ([`super::Changes`]); coalesces when the reader is slow.
+    pub fn changes(&self) -> super::Changes<S> {
+        super::Changes::new(self.shared.clone())
+    }
+
+    pub(crate) fn shared_state(&self) -> Arc<Shared<S>> {
+        self.shared.clone()
+    }
+
+    /// Stops the fold task (the file stays open). Idempotent.
+    pub fn close(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.task.lock().take() {
+            let _ = t.join();
+        }
+        self.shared.running.store(false, Ordering::Release);
+        self.shared.progress.notify(usize::MAX);
+    }
+}
+
+impl<S: Serialize + DeserializeOwned + Send + Sync + 'static> CortexAdapter<S> {
+    /// Encodes the state with postcard together with the last folded seq (`None` if nothing
+    /// was folded); both are read under one lock so they are consistent.
+    pub fn snapshot(&self) -> Result<(Vec<u8>, Option<u64>), CortexError> {
+        let st = self.shared.state.read();
+        let next = self.shared.folded_next.load(Ordering::Acquire);
+        let bytes =
+            postcard::to_allocvec(&*st).map_err(|e| CortexError::Snapshot(e.to_string()))?;
+        Ok((bytes, next.checked_sub(1)))
+    }
+
+    /// Restores the state from a snapshot and resumes folding after `last_seq`.
+    pub fn open_from_snapshot(
+        file: RedexFile,
+        bytes: &[u8],
+        last_seq: Option<u64>,
+        fold: impl Fold<S>,
+        mut config: CortexConfig,
+    ) -> Result<Self, CortexError> {
+        let state: S =
+            postcard::from_bytes(bytes).map_err(|e| CortexError::Snapshot(e.to_string()))?;
+        config.start = match last_seq {
+            None => StartPosition::FromBeginning,
+            Some(u64::MAX) => {
+                return Err(CortexError::Snapshot(
+                    "last_seq u64::MAX cannot resume".into(),
+                ));
+            }
+            Some(s) => StartPosition::FromSeq(s + 1),
+        };
+        Self::open(file, state, fold, config)
+    }
+}
+
+impl<S> Drop for CortexAdapter<S> {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.task.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: FoldErrorPolicy) {
+    let mut tail = sh.file.tail(from);
+    let mut batch: Vec<RedexEvent> = Vec::with_capacity(256);
+    'run: while !sh.stop.load(Ordering::Acquire) {
+        batch.clear();
+        match tail.recv_batch(256, Duration::from_millis(20), &mut batch) {
+            Ok(0) => {
+                if tail.is_done() {
+                    break;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(RedexError::Lagged { skipped }) => {
+                sh.errors.fetch_add(skipped, Ordering::Relaxed);
+                continue;
+            }
+            Err(_) => break,
+        }
+        let mut st = sh.state.write();
+        for ev in &batch {
+            let r = match EventMeta::decode(&ev.payload) {
+                Ok((meta, payload)) => fold.apply(
+                    &mut st,
+                    &CortexEvent {
+                        seq: ev.seq,
+                        ts_ns: ev.ts_ns,
+                        meta,
+                        payload,
+                    },
+                ),
+                Err(MetaError::Short) => Err(FoldError("payload shorter than EventMeta".into())),
+                Err(MetaError::Checksum) => Err(FoldError("EventMeta checksum mismatch".into())),
+            };
+            if let Err(FoldError(m)) = r {
+                match policy {
+                    FoldErrorPolicy::Stop => {
+                        *sh.stopped.lock() = Some((ev.seq, m));
+                        drop(st);
+                        break 'run;
+                    }
+                    FoldErrorPolicy::LogAndContinue => {
+                        sh.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            sh.folded_next.store(ev.seq + 1, Ordering::Release);
+        }
+        drop(st);
+        sh.progress.notify(usize::MAX);
+    }
+    sh.running.store(false, Ordering::Release);
+    sh.progress.notify(usize::MAX);
+}

@@ -1,0 +1,159 @@
+//! The fixed 20-byte index record and its per-entry checksum (the RedEX wire format).
+//!
+//! ```text
+//! 0       8          12         16                20
+//! | seq   | offset   | len      | flags:4|check:28 |
+//! | u64LE | u32 LE   | u32 LE   | u32 LE           |
+//! ```
+//!
+//! Heap entries store `(offset, len)` into the segment's payload bytes. Inline entries (flag
+//! [`FLAG_INLINE`], bit 31) carry exactly 8 payload bytes in bytes 8..16 instead. The low 28
+//! bits are a checksum: `xxh3_64_with_seed(payload, xxh3_64(record[0..16]) ^ (flags >> 28))`
+//! truncated to 28 bits, where `payload` is the segment bytes for heap entries and empty for
+//! inline entries (whose payload is already inside `record[0..16]`). The checksum therefore
+//! covers the seq, the location, the flags and the payload. Pinned by
+//! `tests/cross_lang/wire/redex_entry.json`.
+
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+/// Size of one index record in bytes.
+pub const ENTRY_LEN: usize = 20;
+/// Size of an inline payload in bytes.
+pub const INLINE_LEN: usize = 8;
+/// Flag bit: the payload lives in the record itself (bytes 8..16).
+pub const FLAG_INLINE: u32 = 0x8000_0000;
+/// Mask of the checksum bits of the last field.
+pub const CHECKSUM_MASK: u32 = 0x0FFF_FFFF;
+const FLAGS_MASK: u32 = !CHECKSUM_MASK;
+
+/// One decoded index record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexRecord {
+    /// Sequence number of the entry.
+    pub seq: u64,
+    /// Heap: offset of the payload in the segment. Inline: payload bytes 0..4.
+    pub offset: u32,
+    /// Heap: payload length. Inline: payload bytes 4..8.
+    pub len: u32,
+    /// Flags (high 4 bits) and checksum (low 28 bits).
+    pub flags_checksum: u32,
+}
+
+impl IndexRecord {
+    /// A heap record for `payload` stored at `offset`.
+    pub fn heap(seq: u64, offset: u32, payload: &[u8]) -> IndexRecord {
+        let mut r = IndexRecord {
+            seq,
+            offset,
+            len: payload.len() as u32,
+            flags_checksum: 0,
+        };
+        r.flags_checksum = r.compute_checksum(payload);
+        r
+    }
+
+    /// An inline record carrying exactly 8 payload bytes.
+    pub fn inline(seq: u64, payload: [u8; INLINE_LEN]) -> IndexRecord {
+        let mut r = IndexRecord {
+            seq,
+            offset: u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]),
+            len: u32::from_le_bytes([payload[4], payload[5], payload[6], payload[7]]),
+            flags_checksum: FLAG_INLINE,
+        };
+        r.flags_checksum = FLAG_INLINE | r.compute_checksum(&[]);
+        r
+    }
+
+    /// Whether the payload is inline.
+    pub fn is_inline(&self) -> bool {
+        self.flags_checksum & FLAG_INLINE != 0
+    }
+
+    /// The flags nibble (high 4 bits, shifted down).
+    pub fn flags(&self) -> u32 {
+        self.flags_checksum >> 28
+    }
+
+    /// Length of the payload in bytes (8 for inline entries).
+    pub fn payload_len(&self) -> u32 {
+        if self.is_inline() {
+            INLINE_LEN as u32
+        } else {
+            self.len
+        }
+    }
+
+    /// The inline payload bytes (meaningful only when [`Self::is_inline`]).
+    pub fn inline_bytes(&self) -> [u8; INLINE_LEN] {
+        let mut b = [0u8; INLINE_LEN];
+        b[..4].copy_from_slice(&self.offset.to_le_bytes());
+        b[4..].copy_from_slice(&self.len.to_le_bytes());
+        b
+    }
+
+    /// The checksum over this record's fields and `payload` (empty for inline records).
+    pub fn compute_checksum(&self, payload: &[u8]) -> u32 {
+        let b = self.encode();
+        let flags = u64::from((self.flags_checksum & FLAGS_MASK) >> 28);
+        let seed = xxh3_64(&b[..16]) ^ flags;
+        (xxh3_64_with_seed(payload, seed) as u32) & CHECKSUM_MASK
+    }
+
+    /// Whether the stored checksum matches `payload` (empty for inline records).
+    pub fn verify(&self, payload: &[u8]) -> bool {
+        self.compute_checksum(payload) == self.flags_checksum & CHECKSUM_MASK
+    }
+
+    /// The 20 wire bytes.
+    pub fn encode(&self) -> [u8; ENTRY_LEN] {
+        let mut b = [0u8; ENTRY_LEN];
+        b[..8].copy_from_slice(&self.seq.to_le_bytes());
+        b[8..12].copy_from_slice(&self.offset.to_le_bytes());
+        b[12..16].copy_from_slice(&self.len.to_le_bytes());
+        b[16..].copy_from_slice(&self.flags_checksum.to_le_bytes());
+        b
+    }
+
+    /// Decodes 20 wire bytes (no validation; see [`Self::verify`]).
+    pub fn decode(b: &[u8; ENTRY_LEN]) -> IndexRecord {
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut s = [0u8; 8];
+        s.copy_from_slice(&b[..8]);
+        IndexRecord {
+            seq: u64::from_le_bytes(s),
+            offset: u32_at(8),
+            len: u32_at(12),
+            flags_checksum: u32_at(16),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_roundtrip_and_verify() {
+        let r = IndexRecord::heap(7, 100, b"hello");
+        let d = IndexRecord::decode(&r.encode());
+        assert_eq!(r, d);
+        assert!(d.verify(b"hello"));
+        assert!(!d.verify(b"hellp"));
+        assert!(!d.is_inline());
+    }
+
+    #[test]
+    fn inline_roundtrip_and_every_bit_flip_detected() {
+        let r = IndexRecord::inline(3, *b"12345678");
+        assert!(r.is_inline());
+        assert_eq!(&r.inline_bytes(), b"12345678");
+        let bytes = r.encode();
+        for bit in 0..(ENTRY_LEN * 8) {
+            let mut b = bytes;
+            b[bit / 8] ^= 1 << (bit % 8);
+            let d = IndexRecord::decode(&b);
+            let payload: &[u8] = if d.is_inline() { &[] } else { b"x" };
+            assert!(!d.verify(payload), "bit {bit} flip undetected");
+        }
+    }
+}

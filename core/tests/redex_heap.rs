@@ -1,0 +1,291 @@
+//! RedEX on the heap: appends, batches, ordered appender, reads, tails and retention.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use net::redex::{
+    Redex, RedexError, RedexFile, RedexFileConfig, Retention, TypedRedexFile, validate_channel,
+};
+
+fn heap() -> RedexFile {
+    RedexFile::open("t", None, RedexFileConfig::heap()).unwrap()
+}
+
+#[test]
+fn append_read_inline_and_heap() {
+    let f = heap();
+    assert_eq!(f.append(b"hello").unwrap(), 0);
+    assert_eq!(f.append_inline(*b"12345678").unwrap(), 1);
+    assert_eq!(f.append(b"").unwrap(), 2);
+    let all = f.read_range(0, u64::MAX);
+    let p: Vec<&[u8]> = all.iter().map(|e| e.payload.as_slice()).collect();
+    assert_eq!(p, vec![&b"hello"[..], b"12345678", b""]);
+    assert_eq!(f.read_range(1, 2).len(), 1);
+    assert_eq!(f.stats().retained_bytes, 13);
+}
+
+#[test]
+fn batch_is_contiguous_and_all_or_nothing() {
+    let cfg = RedexFileConfig {
+        max_payload_bytes: 16,
+        ..RedexFileConfig::heap()
+    };
+    let f = RedexFile::open("t", None, cfg).unwrap();
+    assert_eq!(f.append_batch::<&[u8]>(&[]).unwrap(), None);
+    assert_eq!(f.append_batch(&[b"a", b"b"]).unwrap(), Some(0));
+    let big = vec![0u8; 17];
+    let err = f.append_batch(&[&b"c"[..], &big]).unwrap_err();
+    assert!(matches!(
+        err,
+        RedexError::PayloadTooLarge { size: 17, max: 16 }
+    ));
+    assert_eq!(f.next_seq(), 2, "a refused batch consumes no seq");
+    assert_eq!(f.append(b"d").unwrap(), 2);
+    let e: net::Error = err.into();
+    assert_eq!(e.kind(), net::ErrorKind::PayloadTooLarge);
+}
+
+#[test]
+fn ordered_appender_is_not_interleaved() {
+    let f = heap();
+    let f2 = f.clone();
+    let t = std::thread::spawn(move || {
+        for _ in 0..1000 {
+            f2.append(b"other").unwrap();
+        }
+    });
+    for round in 0..50u32 {
+        let mut o = f.ordered();
+        let first = o.append(&round.to_le_bytes()).unwrap();
+        for k in 1..10u64 {
+            assert_eq!(o.append(&round.to_le_bytes()).unwrap(), first + k);
+        }
+    }
+    t.join().unwrap();
+    assert_eq!(f.len(), 1500);
+}
+
+#[test]
+fn segments_roll_and_reads_span_them() {
+    let cfg = RedexFileConfig::heap().with_segments(64, 5);
+    let f = RedexFile::open("t", None, cfg).unwrap();
+    for i in 0..100u32 {
+        f.append(format!("entry-{i}").as_bytes()).unwrap();
+    }
+    assert!(f.stats().segments >= 20);
+    let r = f.read_range(13, 77);
+    assert_eq!(r.len(), 64);
+    for (k, e) in r.iter().enumerate() {
+        assert_eq!(e.seq, 13 + k as u64);
+        assert_eq!(e.payload, format!("entry-{}", 13 + k).into_bytes());
+    }
+}
+
+#[test]
+fn tail_backfill_then_live_no_gap_no_dup_under_concurrent_appenders() {
+    let f = heap();
+    for i in 0..500u64 {
+        f.append(&i.to_le_bytes()).unwrap();
+    }
+    let writers: Vec<_> = (0..3)
+        .map(|_| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                for _ in 0..3000u64 {
+                    f.append(b"concurrent-payload").unwrap();
+                }
+            })
+        })
+        .collect();
+    // Start tails at several points while the writers run.
+    let mut tails: Vec<_> = [0u64, 250, 499].iter().map(|&s| (s, f.tail(s))).collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let total = 500 + 9000;
+    for (start, tail) in &mut tails {
+        let mut expect = *start;
+        while expect < total {
+            let e = tail.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
+            assert_eq!(e.seq, expect, "gap or duplicate");
+            expect += 1;
+        }
+    }
+    f.close().unwrap();
+    for (_, tail) in &mut tails {
+        assert_eq!(tail.next_blocking(), Some(Err(RedexError::Closed)));
+        assert_eq!(tail.next_blocking(), None);
+    }
+}
+
+#[test]
+fn tail_as_stream_wakes_on_append() {
+    let f = heap();
+    let mut t = f.tail(0);
+    let f2 = f.clone();
+    let h = std::thread::spawn(move || {
+        for i in 0..100u64 {
+            f2.append(&i.to_le_bytes()).unwrap();
+            if i.is_multiple_of(10) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        f2.close().unwrap();
+    });
+    let got = futures::executor::block_on(async {
+        let mut v = Vec::new();
+        while let Some(item) = t.next().await {
+            match item {
+                Ok(e) => v.push(e.seq),
+                Err(e) => {
+                    assert_eq!(e, RedexError::Closed);
+                }
+            }
+        }
+        v
+    });
+    h.join().unwrap();
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn retention_by_count_bytes_and_age_on_heap() {
+    let by_count = RedexFile::open(
+        "c",
+        None,
+        RedexFileConfig::heap()
+            .with_segments(1024, 10)
+            .with_retention(Retention {
+                max_events: Some(25),
+                ..Default::default()
+            }),
+    )
+    .unwrap();
+    for i in 0..100u32 {
+        by_count.append(&i.to_le_bytes()).unwrap();
+    }
+    by_count.sweep_retention().unwrap();
+    let s = by_count.stats();
+    assert_eq!(s.retained_events, 25);
+    assert_eq!(s.first_seq, Some(75));
+    assert!(
+        s.segments <= 4,
+        "emptied segments are dropped: {}",
+        s.segments
+    );
+
+    let by_bytes = RedexFile::open(
+        "b",
+        None,
+        RedexFileConfig::heap().with_retention(Retention {
+            max_bytes: Some(100),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    for _ in 0..50 {
+        by_bytes.append(&[7u8; 10]).unwrap();
+    }
+    by_bytes.sweep_retention().unwrap();
+    assert_eq!(by_bytes.stats().retained_bytes, 100);
+    assert_eq!(by_bytes.stats().first_seq, Some(40));
+
+    let by_age = RedexFile::open(
+        "a",
+        None,
+        RedexFileConfig::heap().with_retention(Retention {
+            max_age: Some(Duration::from_millis(50)),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    for _ in 0..10 {
+        by_age.append(b"old").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(80));
+    for _ in 0..5 {
+        by_age.append(b"new").unwrap();
+    }
+    let r = by_age.sweep_retention().unwrap();
+    assert_eq!(r.evicted, 10);
+    assert_eq!(by_age.len(), 5);
+    assert_eq!(by_age.read_range(0, 100)[0].seq, 10);
+}
+
+#[test]
+fn slow_tail_is_told_it_lagged() {
+    let f = RedexFile::open(
+        "l",
+        None,
+        RedexFileConfig::heap().with_retention(Retention {
+            max_events: Some(10),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    let mut t = f.tail(0);
+    for i in 0..100u64 {
+        f.append(&i.to_le_bytes()).unwrap();
+    }
+    f.sweep_retention().unwrap();
+    assert_eq!(
+        t.next_blocking(),
+        Some(Err(RedexError::Lagged { skipped: 90 }))
+    );
+    assert_eq!(t.next_blocking().unwrap().unwrap().seq, 90);
+}
+
+#[test]
+fn typed_wrapper_roundtrips() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Reading {
+        sensor: String,
+        value: f64,
+    }
+    let t = TypedRedexFile::<Reading>::new(heap());
+    t.append(&Reading {
+        sensor: "a".into(),
+        value: 1.5,
+    })
+    .unwrap();
+    t.append_batch(&[
+        Reading {
+            sensor: "b".into(),
+            value: 2.0,
+        },
+        Reading {
+            sensor: "c".into(),
+            value: 3.0,
+        },
+    ])
+    .unwrap();
+    let all = t.read_range(0, 10).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].1.sensor, "c");
+    let mut tail = t.tail(1);
+    assert_eq!(tail.next().unwrap().unwrap().1.sensor, "b");
+    t.file().append(b"\xff\xff\xff").unwrap();
+    assert!(matches!(t.read_range(3, 4), Err(RedexError::Decode(_))));
+}
+
+#[test]
+fn manager_validates_names_and_shares_handles() {
+    for bad in ["", "/a", "a/", "a//b", "../x", "a/../b", "a b", "é"] {
+        assert!(validate_channel(bad).is_err(), "{bad:?}");
+    }
+    validate_channel("cortex/tasks").unwrap();
+    let r = Redex::new();
+    let a = r.open_file("x/y", RedexFileConfig::heap()).unwrap();
+    let b = r.open_file("x/y", RedexFileConfig::heap()).unwrap();
+    a.append(b"1").unwrap();
+    assert_eq!(b.len(), 1);
+    assert!(
+        r.open_file("p", RedexFileConfig::persistent(Default::default()))
+            .is_err()
+    );
+    r.close_all().unwrap();
+    assert!(matches!(a.append(b"2"), Err(RedexError::Closed)));
+    let shared = Arc::new(r);
+    assert!(shared.channels().is_empty());
+}
