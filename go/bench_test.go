@@ -1,0 +1,107 @@
+package net
+
+import "testing"
+
+// The benchmarks follow ffi/benches/ingest.rs and core/benches/bus.rs: the standard 64-byte
+// event, one shard, a 2^16-slot ring under fail_producer (a full ring fails the benchmark
+// instead of timing a drop path), retention bounded so memory stays flat, and the bus flushed
+// outside the timer every half ring.
+
+// event64 is the standard 64-byte JSON event of /work/shared/BENCHMARKS.md.
+var event64 = func() string {
+	e := `{"token":"hello","index":0,"pad":"`
+	for len(e) < 62 {
+		e += "x"
+	}
+	return e + `"}`
+}()
+
+const halfRing = 1 << 15
+
+func benchBus(b *testing.B) *Bus {
+	if len(event64) != 64 {
+		b.Fatalf("event is %d bytes", len(event64))
+	}
+	bus, err := New(&Config{
+		RingCapacity: 1 << 16,
+		Backpressure: &Backpressure{Mode: "fail_producer"},
+		Adapter:      map[string]any{"type": "memory", "max_events_per_shard": 1 << 16},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { bus.Shutdown() })
+	return bus
+}
+
+// flushEvery flushes outside the timer once `every` events were ingested since the last flush.
+func flushEvery(b *testing.B, bus *Bus, pending *int, n, every int) {
+	*pending += n
+	if *pending < every {
+		return
+	}
+	b.StopTimer()
+	if err := bus.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	*pending = 0
+	b.StartTimer()
+}
+
+func BenchmarkIngestRaw(b *testing.B) {
+	bus := benchBus(b)
+	pending := 0
+	b.ReportAllocs()
+	b.SetBytes(64)
+	for b.Loop() {
+		if _, err := bus.IngestRaw(event64); err != nil {
+			b.Fatal(err)
+		}
+		flushEvery(b, bus, &pending, 1, halfRing)
+	}
+}
+
+func benchBatch(b *testing.B, into bool) {
+	bus := benchBus(b)
+	batch := make([]string, 1000)
+	for i := range batch {
+		batch[i] = event64
+	}
+	out := make([]Outcome, len(batch))
+	pending := 0
+	b.ReportAllocs()
+	b.SetBytes(64 * int64(len(batch)))
+	for b.Loop() {
+		var err error
+		if into {
+			err = bus.IngestRawBatchInto(batch, out)
+		} else {
+			out, err = bus.IngestRawBatch(batch)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out[len(out)-1].Err != nil {
+			b.Fatal(out[len(out)-1].Err)
+		}
+		flushEvery(b, bus, &pending, len(batch), halfRing)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/event")
+}
+
+// BenchmarkIngestRawBatch1000 is IngestRawBatchInto (the zero-allocation form).
+func BenchmarkIngestRawBatch1000(b *testing.B) { benchBatch(b, true) }
+
+// BenchmarkIngestRawBatch1000Alloc is IngestRawBatch (one result slice per call).
+func BenchmarkIngestRawBatch1000Alloc(b *testing.B) { benchBatch(b, false) }
+
+// BenchmarkCgoTransition is one cgo call that does no work (net_abi_version): the floor the
+// Go skin adds to every libnet call.
+func BenchmarkCgoTransition(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if libABIVersion() != ABIVersion {
+			b.Fatal("ABI mismatch")
+		}
+	}
+}

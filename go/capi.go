@@ -1,0 +1,337 @@
+package net
+
+// This file is the only one that talks to C. Each C helper below calls one libnet function
+// and, when it fails, copies net_last_error() (and the config key) with strdup in the same
+// call: net_last_error is per OS thread and a goroutine may move between threads between two
+// cgo calls, so reading it in a second call could return another call's message.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#cgo LDFLAGS: ${SRCDIR}/lib/libnet.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
+#cgo noescape ng_ingest_raw
+#cgo nocallback ng_ingest_raw
+#cgo noescape ng_ingest_key
+#cgo nocallback ng_ingest_key
+#cgo noescape ng_ingest_packed
+#cgo nocallback ng_ingest_packed
+#include <stdlib.h>
+#include <string.h>
+#include "net.h"
+
+typedef struct ng_err {
+	char *msg;
+	char *key;
+} ng_err;
+
+static int32_t ng_fail(int32_t rc, ng_err *err) {
+	if (rc < 0 && err != NULL) {
+		err->msg = strdup(net_last_error());
+		err->key = strdup(net_last_error_key());
+	}
+	return rc;
+}
+
+static int32_t ng_init(const char *cfg, net_bus **out, ng_err *err) {
+	return ng_fail(net_init(cfg, out), err);
+}
+static int32_t ng_ingest_raw(net_bus *b, const uint8_t *p, size_t n, net_receipt *r, ng_err *err) {
+	return ng_fail(net_ingest_raw(b, p, n, r), err);
+}
+static int32_t ng_ingest_key(net_bus *b, const uint8_t *p, size_t n, const uint8_t *k, size_t kn,
+                             net_receipt *r, ng_err *err) {
+	return ng_fail(net_ingest_with_key(b, p, n, k, kn, r), err);
+}
+static int32_t ng_ingest_packed(net_bus *b, const uint8_t *p, const size_t *lens, size_t count,
+                                net_outcome *out, ng_err *err) {
+	return ng_fail(net_ingest_raw_packed(b, p, lens, count, out), err);
+}
+static int32_t ng_poll_ex(net_bus *b, const char *req, net_poll_page **out, ng_err *err) {
+	return ng_fail(net_poll_ex(b, req, out), err);
+}
+static int32_t ng_flush(net_bus *b, int64_t ms, ng_err *err) {
+	return ng_fail(net_flush(b, ms), err);
+}
+static int32_t ng_stats(net_bus *b, char **out, ng_err *err) {
+	return ng_fail(net_stats(b, out), err);
+}
+static int32_t ng_config_normalize(const char *cfg, char **out, ng_err *err) {
+	return ng_fail(net_config_normalize(cfg, out), err);
+}
+static int32_t ng_config_json(net_bus *b, char **out, ng_err *err) {
+	return ng_fail(net_config_json(b, out), err);
+}
+static int32_t ng_shutdown(net_bus *b, char **out, ng_err *err) {
+	return ng_fail(net_shutdown(b, out), err);
+}
+static int32_t ng_subscribe(net_bus *b, const char *opts, net_subscription **out, ng_err *err) {
+	return ng_fail(net_subscribe(b, opts, out), err);
+}
+static int32_t ng_next(net_subscription *s, int64_t ms, net_event *ev, uint64_t *skipped,
+                       ng_err *err) {
+	return ng_fail(net_subscription_next(s, ms, ev, skipped), err);
+}
+*/
+import "C"
+
+import (
+	"runtime"
+	"time"
+	"unsafe"
+)
+
+// Status codes of libnet (include/net.h), re-exported for callers that want raw codes.
+const (
+	// StatusOK is NET_OK.
+	StatusOK = int(C.NET_OK)
+	// statusEnded is NET_ENDED (a subscription ended).
+	statusEnded = int(C.NET_ENDED)
+	// statusLagged is NET_LAGGED (a subscriber fell behind retention).
+	statusLagged = int(C.NET_LAGGED)
+	// ABIVersion is the NET_ABI_VERSION this package was compiled against.
+	ABIVersion = uint32(C.NET_ABI_VERSION)
+)
+
+// libABIVersion is the ABI version of the linked library.
+func libABIVersion() uint32 { return uint32(C.net_abi_version()) }
+
+// LibraryVersion is the version string of the linked libnet.
+func LibraryVersion() string { return C.GoString(C.net_version()) }
+
+// takeErr turns a failed call's captured message into an *Error and frees the C copies.
+func takeErr(rc C.int32_t, e *C.ng_err) error {
+	msg, key := "", ""
+	if e.msg != nil {
+		msg = C.GoString(e.msg)
+		C.free(unsafe.Pointer(e.msg))
+	}
+	if e.key != nil {
+		key = C.GoString(e.key)
+		C.free(unsafe.Pointer(e.key))
+	}
+	return newError(int(rc), msg, key)
+}
+
+// takeString copies a libnet string into Go memory and releases it with net_string_free.
+func takeString(s *C.char) string {
+	out := C.GoString(s)
+	C.net_string_free(s)
+	return out
+}
+
+// cString allocates a C copy of s (nil for ""), to be freed with freeCString.
+func cString(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return C.CString(s)
+}
+
+func freeCString(s *C.char) {
+	if s != nil {
+		C.free(unsafe.Pointer(s))
+	}
+}
+
+func cInit(config string) (*C.net_bus, error) {
+	cfg := cString(config)
+	defer freeCString(cfg)
+	var h *C.net_bus
+	var e C.ng_err
+	if rc := C.ng_init(cfg, &h, &e); rc != 0 {
+		return nil, takeErr(rc, &e)
+	}
+	return h, nil
+}
+
+// cBus is a libnet bus handle.
+type cBus = *C.net_bus
+
+func cFree(h cBus) { C.net_free(h) }
+
+func cNormalize(config string) (string, error) {
+	cfg := cString(config)
+	defer freeCString(cfg)
+	var out *C.char
+	var e C.ng_err
+	if rc := C.ng_config_normalize(cfg, &out, &e); rc != 0 {
+		return "", takeErr(rc, &e)
+	}
+	return takeString(out), nil
+}
+
+// bytesPtr is the address of s's bytes for C (possibly nil when s is empty; libnet accepts
+// NULL with length 0). C reads the bytes during the call only and never keeps the pointer.
+func bytesPtr(s string) *C.uint8_t {
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s)))
+}
+
+func (b *Bus) cIngestRaw(event string) (Receipt, error) {
+	var r C.net_receipt
+	var e C.ng_err
+	rc := C.ng_ingest_raw(b.h, bytesPtr(event), C.size_t(len(event)), &r, &e)
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return Receipt{}, takeErr(rc, &e)
+	}
+	return Receipt{Shard: uint16(r.shard), Seq: uint64(r.seq)}, nil
+}
+
+func (b *Bus) cIngestKey(event, key string) (Receipt, error) {
+	var r C.net_receipt
+	var e C.ng_err
+	rc := C.ng_ingest_key(b.h, bytesPtr(event), C.size_t(len(event)), bytesPtr(key),
+		C.size_t(len(key)), &r, &e)
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return Receipt{}, takeErr(rc, &e)
+	}
+	return Receipt{Shard: uint16(r.shard), Seq: uint64(r.seq)}, nil
+}
+
+// cIngestPacked ingests the events packed in s.buf (lengths in s.lens) and fills s.outs.
+func (b *Bus) cIngestPacked(s *batchScratch) error {
+	var e C.ng_err
+	n := len(s.lens)
+	if n == 0 {
+		return nil
+	}
+	var data *C.uint8_t
+	if len(s.buf) > 0 {
+		data = (*C.uint8_t)(unsafe.Pointer(&s.buf[0]))
+	}
+	rc := C.ng_ingest_packed(b.h, data, (*C.size_t)(unsafe.Pointer(&s.lens[0])), C.size_t(n),
+		(*C.net_outcome)(unsafe.Pointer(&s.outs[0])), &e)
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return takeErr(rc, &e)
+	}
+	return nil
+}
+
+// cPollEx runs net_poll_ex with a JSON request and copies the page into Go memory.
+func (b *Bus) cPollEx(request string) (*PollResult, error) {
+	req := cString(request)
+	defer freeCString(req)
+	var page *C.net_poll_page
+	var e C.ng_err
+	rc := C.ng_poll_ex(b.h, req, &page, &e)
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return nil, takeErr(rc, &e)
+	}
+	defer C.net_poll_page_free(page)
+	count := int(page.count)
+	res := &PollResult{
+		Cursor:  C.GoString(page.cursor),
+		Skipped: uint64(page.skipped),
+		HasMore: bool(page.has_more),
+		Events:  make([]Event, count),
+	}
+	if count == 0 {
+		return res, nil
+	}
+	evs := unsafe.Slice(page.events, count)
+	total := 0
+	for i := range evs {
+		total += int(evs[i].len)
+	}
+	// One buffer for every payload: two allocations per poll, whatever the event count.
+	buf := make([]byte, total)
+	off := 0
+	for i := range evs {
+		n := int(evs[i].len)
+		copy(buf[off:off+n], unsafe.Slice((*byte)(unsafe.Pointer(evs[i].ptr)), n))
+		res.Events[i] = eventFromC(&evs[i], buf[off:off+n:off+n])
+		off += n
+	}
+	return res, nil
+}
+
+func eventFromC(ev *C.net_event, raw []byte) Event {
+	return Event{
+		Shard:       uint16(ev.shard),
+		ID:          uint64(ev.id),
+		Seq:         uint64(ev.seq),
+		InsertionTS: uint64(ev.insertion_ts),
+		Raw:         raw,
+	}
+}
+
+func (b *Bus) cFlush(timeout time.Duration) error {
+	ms := int64(-1)
+	if timeout >= 0 {
+		ms = timeout.Milliseconds()
+	}
+	var e C.ng_err
+	rc := C.ng_flush(b.h, C.int64_t(ms), &e)
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return takeErr(rc, &e)
+	}
+	return nil
+}
+
+// jsonCall runs one of the libnet calls that return a JSON string.
+func (b *Bus) jsonCall(which int) (string, error) {
+	var out *C.char
+	var e C.ng_err
+	var rc C.int32_t
+	switch which {
+	case callStats:
+		rc = C.ng_stats(b.h, &out, &e)
+	case callConfig:
+		rc = C.ng_config_json(b.h, &out, &e)
+	default:
+		rc = C.ng_shutdown(b.h, &out, &e)
+	}
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return "", takeErr(rc, &e)
+	}
+	return takeString(out), nil
+}
+
+const (
+	callStats = iota
+	callConfig
+	callShutdown
+)
+
+// subscription is the C side of a Go subscription; used by one goroutine only.
+type subscription struct {
+	h *C.net_subscription
+}
+
+func (b *Bus) cSubscribe(options string) (*subscription, error) {
+	opts := cString(options)
+	defer freeCString(opts)
+	var h *C.net_subscription
+	var e C.ng_err
+	rc := C.ng_subscribe(b.h, opts, &h, &e)
+	runtime.KeepAlive(b)
+	if rc != 0 {
+		return nil, takeErr(rc, &e)
+	}
+	return &subscription{h: h}, nil
+}
+
+// next waits up to wait for an item: status, the event (copied), the lag count, or an error.
+func (s *subscription) next(wait time.Duration) (int, Event, uint64, error) {
+	var ev C.net_event
+	var skipped C.uint64_t
+	var e C.ng_err
+	rc := C.ng_next(s.h, C.int64_t(wait.Milliseconds()), &ev, &skipped, &e)
+	switch {
+	case rc == C.NET_OK:
+		raw := C.GoBytes(unsafe.Pointer(ev.ptr), C.int(ev.len))
+		return StatusOK, eventFromC(&ev, raw), 0, nil
+	case rc == C.NET_LAGGED:
+		return statusLagged, Event{}, uint64(skipped), nil
+	case rc == C.NET_ENDED:
+		return statusEnded, Event{}, 0, nil
+	default:
+		return int(rc), Event{}, 0, takeErr(rc, &e)
+	}
+}
+
+func (s *subscription) free() { C.net_subscription_free(s.h) }

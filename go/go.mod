@@ -1,0 +1,3 @@
+module github.com/net-mesh/net/go
+
+go 1.24
