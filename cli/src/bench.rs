@@ -1,8 +1,8 @@
 //! `net bench`: the standard workloads of BENCHMARKS.md that exist in this engine (W1 ingest,
-//! W2 end-to-end, W3 latency), as a table or, with `--json`, as exactly one JSON object on
+//! W2 end-to-end, W3 latency, W4 RedEX append, W5 header and AEAD), as a table or, with `--json`, as exactly one JSON object on
 //! stdout: `{"meta":{...},"results":{"w1.ingest_single_eps":...,...}}`.
 //!
-//! Workloads whose layer does not exist yet (W4 RedEX, W5 header/AEAD, W6-W7 mesh) are omitted,
+//! Workloads whose layer does not exist yet (W6-W7, the mesh between two nodes) are omitted,
 //! not reported as zero. A workload that loses or repeats an accepted event fails the run
 //! (exit 1) and no figures are printed.
 
@@ -16,6 +16,8 @@ mod targets;
 mod w1;
 mod w2;
 mod w3;
+mod w4;
+mod w5;
 
 use std::io::IsTerminal as _;
 
@@ -59,6 +61,16 @@ fn workloads() -> Vec<Workload> {
         name: "w3.p50_us / w3.p99_us",
         run: Box::new(w3::run),
     });
+    for case in net::redex::bench::W4Case::ALL {
+        all.push(Workload {
+            name: case.key(),
+            run: Box::new(move |plan: &Plan| w4::run(case, plan)),
+        });
+    }
+    all.push(Workload {
+        name: "w5.header_roundtrip_ns + w5.seal_open_64b_ns",
+        run: Box::new(w5::run),
+    });
     all
 }
 
@@ -80,7 +92,7 @@ pub fn run(args: &BenchArgs) -> CliResult<()> {
         .collect();
     if workloads.is_empty() {
         return Err(fail!(
-            "--only {} matches no workload (keys start with w1., w1_4shards., w2., w3.)",
+            "--only {} matches no workload (keys start with w1., w1_4shards., w2., w3., w4., w5.)",
             args.only.join(",")
         ));
     }

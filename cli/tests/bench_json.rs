@@ -1,10 +1,10 @@
-//! `net bench --json --quick`: exactly one JSON object with the W1-W3 keys of BENCHMARKS.md.
+//! `net bench --json --quick`: exactly one JSON object with the W1-W5 keys of BENCHMARKS.md.
 
 use std::process::Command;
 
 use serde_json::Value;
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 16] = [
     "w1.ingest_single_eps",
     "w1.ingest_batch1000_eps",
     "w1.ingest_parse_eps",
@@ -15,6 +15,12 @@ const KEYS: [&str; 10] = [
     "w2.crossbeam_eps",
     "w3.p50_us",
     "w3.p99_us",
+    "w4.heap_append_32b_ops",
+    "w4.heap_append_1k_ops",
+    "w4.disk_append_32b_ops",
+    "w4.disk_append_1k_ops",
+    "w5.header_roundtrip_ns",
+    "w5.seal_open_64b_ns",
 ];
 
 #[test]
@@ -51,7 +57,7 @@ fn quick_json_has_exactly_the_standard_keys() {
     }
     assert_eq!(results.len(), KEYS.len(), "unexpected keys: {results:?}");
     for key in results.keys() {
-        for absent in ["w4", "w5", "w6", "w7"] {
+        for absent in ["w6", "w7"] {
             assert!(!key.starts_with(absent), "{key} must be omitted");
         }
     }
@@ -61,6 +67,11 @@ fn quick_json_has_exactly_the_standard_keys() {
     assert!(!meta["cpu_model"].as_str().unwrap().is_empty());
     assert!(["debug", "release"].contains(&meta["profile"].as_str().unwrap()));
     assert_eq!(meta["quick"], true);
+    assert_eq!(
+        meta["w4"]["w4.heap_append_32b_ops"]["appends"], 10_000,
+        "quick = standard / 100"
+    );
+    assert_eq!(meta["w5"]["iterations"], 10_000);
     assert!(
         meta["w1"]["config_1shard"]["ring_capacity"]
             .as_u64()
@@ -84,6 +95,27 @@ fn only_selects_workloads_and_rejects_unknown_prefixes() {
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
     let keys: Vec<&String> = doc["results"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["w3.p50_us", "w3.p99_us"]);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_net"))
+        .args(["bench", "--json", "--quick", "--only", "w4.disk,w5"])
+        .output()
+        .expect("run net bench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let keys: Vec<&String> = doc["results"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "w4.disk_append_1k_ops",
+            "w4.disk_append_32b_ops",
+            "w5.header_roundtrip_ns",
+            "w5.seal_open_64b_ns"
+        ]
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_net"))
         .args(["bench", "--quick", "--only", "w9"])

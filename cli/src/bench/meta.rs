@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::plan::Plan;
 use super::runner::Measured;
-use super::{payload, w1, w2};
+use super::{payload, w1, w2, w4};
 use crate::failure::CliResult;
 use crate::machine;
 
@@ -55,6 +55,13 @@ pub fn collect(plan: &Plan, measured: &Measured) -> CliResult<Value> {
         "w3": {
             "samples": plan.w3_samples,
             "config": net::EventBusConfig::default().to_json(),
+        },
+        "w4": net::redex::bench::W4Case::ALL
+            .iter()
+            .map(|&c| (c.key().to_owned(), json!({"appends": w4::appends(c, plan)})))
+            .collect::<Map<String, Value>>(),
+        "w5": {
+            "iterations": plan.w5_iterations,
         },
         "counts": counts,
         "samples": samples,

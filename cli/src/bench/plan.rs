@@ -15,6 +15,10 @@ pub struct Plan {
     pub w2_events: u64,
     /// W3: latency samples per run.
     pub w3_samples: u64,
+    /// W4: each case's standard append count is divided by this.
+    pub w4_divisor: u64,
+    /// W5: header round trips and seal+open operations per run.
+    pub w5_iterations: u64,
 }
 
 impl Plan {
@@ -26,6 +30,8 @@ impl Plan {
         w1_events: 2_000_000,
         w2_events: 1_000_000,
         w3_samples: 100_000,
+        w4_divisor: 1,
+        w5_iterations: 10_000_000,
     };
 
     /// `--quick`: small sizes and one repetition, for tests (figures are not comparable).
@@ -36,5 +42,7 @@ impl Plan {
         w1_events: 20_000,
         w2_events: 20_000,
         w3_samples: 500,
+        w4_divisor: 100,
+        w5_iterations: 10_000,
     };
 }

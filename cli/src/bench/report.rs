@@ -8,9 +8,14 @@ use super::runner::Measured;
 use super::targets::{self, Bound};
 use crate::table::{Align, Table, thousands};
 
-/// Rounds a figure for JSON: events/s to whole numbers, microseconds to 0.01.
+/// True for figures in time units (microseconds or nanoseconds), shown with two decimals.
+fn is_time(key: &str) -> bool {
+    key.ends_with("_us") || key.ends_with("_ns")
+}
+
+/// Rounds a figure for JSON: rates to whole numbers, times (us, ns) to 0.01.
 fn round(key: &str, v: f64) -> Value {
-    if key.ends_with("_us") {
+    if is_time(key) {
         json!((v * 100.0).round() / 100.0)
     } else {
         json!(v.round() as u64)
@@ -30,13 +35,17 @@ pub fn json(meta: Value, measured: &Measured) -> Value {
 fn unit(key: &str) -> &'static str {
     if key.ends_with("_us") {
         "us"
+    } else if key.ends_with("_ns") {
+        "ns/op"
+    } else if key.ends_with("_ops") {
+        "appends/s"
     } else {
         "events/s"
     }
 }
 
 fn show(key: &str, v: f64) -> String {
-    if key.ends_with("_us") {
+    if is_time(key) {
         format!("{v:.2}")
     } else {
         thousands(v.round() as u64)

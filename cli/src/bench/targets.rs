@@ -20,6 +20,11 @@ pub fn target(key: &str) -> Option<Bound> {
         "w2.e2e_eps" => Bound::AtLeast(5e6),
         "w3.p50_us" => Bound::AtMost(20.0),
         "w3.p99_us" => Bound::AtMost(100.0),
+        "w4.heap_append_32b_ops" => Bound::AtLeast(10e6),
+        "w4.heap_append_1k_ops" => Bound::AtLeast(2e6),
+        "w4.disk_append_32b_ops" => Bound::AtLeast(1e6),
+        "w5.header_roundtrip_ns" => Bound::AtMost(5.0),
+        "w5.seal_open_64b_ns" => Bound::AtMost(600.0),
         _ => return None,
     })
 }
