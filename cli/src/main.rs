@@ -1,8 +1,9 @@
 //! `net`: the net-mesh command line.
 //!
 //! Subcommands: `net demo` (a bus with producers, a filtered subscriber and a poller, printing
-//! what happened and how fast) and `net bench` (the standard workloads of
-//! `/work/shared/BENCHMARKS.md`, as a table or as one JSON object with `--json`).
+//! what happened and how fast), `net bench` (the standard workloads of
+//! BENCHMARKS.md, as a table or as one JSON object with `--json`) and `net log` (append to,
+//! read and tail a RedEX log).
 //! Exit status: 0 on success, 1 when a run failed or an accepted event went missing, 2 on bad
 //! command-line arguments (clap's usage error).
 
@@ -31,7 +32,7 @@ enum Command {
     /// Run producers, a filtered subscriber and a poller on one bus; print counts, throughput
     /// and emit-to-subscriber latency.
     Demo(demo::DemoArgs),
-    /// Run the standard benchmark workloads (W1-W3) and print a table or JSON.
+    /// Run the standard benchmark workloads (W1-W5) and print a table or JSON.
     Bench(bench::BenchArgs),
     /// Append to, read or tail a RedEX log on disk (`--dir D --channel C`).
     Log(log::LogArgs),
