@@ -3,6 +3,10 @@
 #
 #   make test-adapters    start redis-server and nats-server -js on free 127.0.0.1 ports, run
 #                         core/tests/adapter_{redis,jetstream}.rs against them, stop them
+#   make test-adapters-skins
+#                         the same servers; the live adapter tests of the Go, Node and Python
+#                         skins (go/adapters_live_test.go, sdk-ts/test/adapters-live.test.ts,
+#                         sdk-py/tests/test_adapters_live.py), which skip themselves elsewhere
 #   make bench-adapters   the same servers; core/benches/adapters.rs with its peers
 #                         (redis-benchmark, a plain async-nats publisher) measured in the same run
 #
@@ -10,12 +14,12 @@
 # NET_TEST_NATS_URL, the bench NET_BENCH_REDIS_URL / NET_BENCH_NATS_URL. The servers are stopped
 # by PID in an EXIT trap that keeps the command's exit status.
 
-TEST_TARGETS += test-adapters
+TEST_TARGETS += test-adapters test-adapters-skins
 BENCH_TARGETS += bench-adapters
 
 ADAPTER_PACKAGES := redis-server redis-tools nats-server netcat-openbsd
 
-.PHONY: adapter-servers test-adapters bench-adapters
+.PHONY: adapter-servers test-adapters test-adapters-skins bench-adapters
 
 adapter-servers:
 	@for tool in redis-server redis-cli redis-benchmark nats-server nc python3; do \
@@ -53,6 +57,13 @@ endef
 
 test-adapters: adapter-servers
 	$(call with_adapter_servers,$(CARGO) test -p net-mesh --test adapter_redis --test adapter_jetstream)
+
+# go-lib, node-addon, node-deps and python-env come from mk/ffi.mk, mk/node.mk, mk/python.mk.
+test-adapters-skins: adapter-servers go-lib node-addon node-deps python-env
+	$(call with_adapter_servers,\
+		(cd go && CGO_ENABLED=1 $(GO) test -count=1 -run Live -v . | grep -E '^(---|ok|FAIL|PASS)') && \
+		(cd $(NODE_SDK) && CI=1 NO_COLOR=1 $(NPM) exec -- vitest run test/adapters-live.test.ts) && \
+		(cd sdk-py && $(PY_ENV) $(PYTEST) -rs tests/test_adapters_live.py))
 
 bench-adapters: adapter-servers
 	$(call with_adapter_servers,$(CARGO) bench -p net-mesh --bench adapters)
