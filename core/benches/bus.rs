@@ -173,6 +173,13 @@ fn bench_filter(c: &mut Criterion) {
     g.bench_function("and4_parsed", |b| {
         b.iter(|| complex.matches(black_box(&parsed)))
     });
+    // What `matches_raw` did before it walked the bytes: parse the whole event, then match.
+    g.bench_function("and4_parse_then_match", |b| {
+        b.iter(|| {
+            let v: serde_json::Value = serde_json::from_slice(black_box(event.raw())).unwrap();
+            complex.matches(&v)
+        })
+    });
     let text = r#"{"and":[{"path":"kind","in":["click","view"]},{"path":"value","gte":100}]}"#;
     g.bench_function("compile_and2", |b| {
         b.iter(|| Filter::from_json(black_box(text)).expect("filter"))

@@ -14,7 +14,8 @@ fn scalar() -> impl Strategy<Value = Value> {
         (-3i64..4).prop_map(|n| json!(n)),
         (-3i64..4).prop_map(|n| json!(n as f64 + 0.5)),
         (-2i64..3).prop_map(|n| json!(n as f64)),
-        prop::sample::select(vec!["", "a", "ab", "b", "ba"]).prop_map(|s| json!(s)),
+        prop::sample::select(vec!["", "a", "ab", "b", "ba", "a\"q", "é"]).prop_map(|s| json!(s)),
+        (-1i64..2).prop_map(|n| json!(n * 1_000_000_000_000_000_000)),
     ]
 }
 
@@ -153,8 +154,20 @@ proptest! {
     fn engine_agrees_with_reference(f in filter(), ev in value()) {
         let compiled = Filter::from_value(&f).unwrap();
         prop_assert_eq!(compiled.matches(&ev), ref_eval(&f, &ev), "filter {} event {}", f, ev);
-        let raw = serde_json::to_vec(&ev).unwrap();
-        prop_assert_eq!(compiled.matches_raw(&raw), ref_eval(&f, &ev));
+        // The raw evaluator on the same event written three ways: compact, pretty (whitespace
+        // everywhere) and with every `"a"` token (key or string) spelled `"\u0061"`.
+        let compact = serde_json::to_string(&ev).unwrap();
+        let pretty = serde_json::to_string_pretty(&ev).unwrap();
+        let escaped = compact.replace("\"a\"", "\"\\u0061\"");
+        for raw in [&compact, &pretty, &escaped] {
+            prop_assert_eq!(
+                compiled.matches_raw(raw.as_bytes()),
+                ref_eval(&f, &ev),
+                "filter {} event {}",
+                f,
+                raw
+            );
+        }
     }
 
     #[test]

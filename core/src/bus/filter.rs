@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
+mod raw;
+
 /// Deepest nesting of `and`/`or`/`not` accepted, so hostile filters cannot exhaust the stack.
 pub const MAX_FILTER_DEPTH: usize = 32;
 
@@ -172,12 +174,14 @@ impl Filter {
         }
     }
 
-    /// Evaluates the filter against raw event JSON (parsed here).
+    /// Evaluates the filter against raw event JSON without parsing the whole event: only the
+    /// values at the filter's paths are looked at.
+    ///
+    /// `raw` must be valid JSON, as every event the bus stores is (validated at ingest); then
+    /// the result equals [`Filter::matches`] on the parsed event. On other bytes the result is
+    /// unspecified, but evaluation never panics.
     pub fn matches_raw(&self, raw: &[u8]) -> bool {
-        match serde_json::from_slice::<Value>(raw) {
-            Ok(v) => self.matches(&v),
-            Err(_) => false,
-        }
+        raw::matches(self, raw)
     }
 }
 
