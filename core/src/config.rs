@@ -298,7 +298,8 @@ impl EventBusConfig {
     }
 }
 
-fn uint(v: &Value, key: &str, max: u64) -> Result<u64> {
+/// The non-negative integer `v` at most `max`, or a config error naming `key`.
+pub(crate) fn uint(v: &Value, key: &str, max: u64) -> Result<u64> {
     let n = v
         .as_u64()
         .ok_or_else(|| Error::config(key, format!("must be a non-negative integer, got {v}")))?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::config::uint;
 use crate::error::{Error, Result};
 
 /// Settings of the Redis Streams adapter (`{"type":"redis", ...}`).
@@ -246,19 +247,6 @@ fn string(v: &Value, key: &str) -> Result<String> {
     v.as_str()
         .map(str::to_owned)
         .ok_or_else(|| Error::config(key, "must be a string"))
-}
-
-fn uint(v: &Value, key: &str, max: u64) -> Result<u64> {
-    let n = v
-        .as_u64()
-        .ok_or_else(|| Error::config(key, format!("must be a non-negative integer, got {v}")))?;
-    if n > max {
-        return Err(Error::config(
-            key,
-            format!("must be at most {max}, got {n}"),
-        ));
-    }
-    Ok(n)
 }
 
 fn millis(v: &Value, key: &str) -> Result<Duration> {
