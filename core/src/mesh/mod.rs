@@ -15,5 +15,8 @@
 pub mod bench;
 pub mod crypto;
 pub mod handshake;
+pub mod node;
 pub mod route;
+pub mod session;
+pub mod stream;
 pub mod wire;

@@ -1,0 +1,432 @@
+//! `MeshNode`: the thin UDP driver around the sans-IO [`Endpoint`].
+//!
+//! One UDP socket (std, blocking with a short read timeout) and one I/O thread that feeds
+//! received datagrams and timer ticks to the endpoint and sends what it produces. Application
+//! calls (`connect`, `send`, `flush`, `recv`) lock the endpoint briefly and send any datagrams
+//! they produced from the calling thread, so a send does not wait for the I/O thread.
+//!
+//! Promises: every method is safe to call from many threads; `recv`, `connect` and
+//! `send_blocking` wait at most their timeout; after [`MeshNode::shutdown`] (or drop) the I/O
+//! thread has stopped and calls fail with [`MeshError::ShutDown`]. Timers have about 1 ms of
+//! granularity. Not promised (yet): `recvmmsg`/`sendmmsg` batching, a zero-allocation packet
+//! pool, fair scheduling across streams, routing or relaying.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::identity::{NodeCard, NodeId};
+use crate::mesh::session::{
+    Counters, Endpoint, EndpointConfig, Event, Health, MeshError, Transmit,
+};
+use crate::mesh::stream::StreamMode;
+
+/// Largest datagram the node reads.
+const MAX_DATAGRAM: usize = 65_536;
+/// How often the I/O thread wakes without traffic, and the timer granularity.
+const TICK: Duration = Duration::from_millis(1);
+
+/// What [`MeshNode::start`] needs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Identity, PSK, timing.
+    pub endpoint: EndpointConfig,
+    /// Address to bind (e.g. `127.0.0.1:0` for an ephemeral port).
+    pub bind: SocketAddr,
+    /// Socket receive and send buffer sizes to request, in bytes (the kernel may cap them).
+    pub socket_buffer: usize,
+}
+
+impl NodeConfig {
+    /// A config binding `bind` with 4 MiB socket buffers.
+    pub fn new(endpoint: EndpointConfig, bind: SocketAddr) -> Self {
+        NodeConfig {
+            endpoint,
+            bind,
+            socket_buffer: 4 << 20,
+        }
+    }
+}
+
+struct Shared {
+    ep: Mutex<Endpoint>,
+    changed: Condvar,
+    socket: UdpSocket,
+    stop: AtomicBool,
+    last_timestamp: AtomicU64,
+    send_errors: AtomicU64,
+}
+
+impl Shared {
+    /// Takes every queued datagram out of the endpoint (call with the lock held).
+    fn take_transmits(ep: &mut Endpoint, into: &mut Vec<Transmit>) {
+        while let Some(t) = ep.poll_transmit() {
+            into.push(t);
+        }
+    }
+
+    /// Sends datagrams (call without the lock).
+    fn send_all(&self, batch: &mut Vec<Transmit>) {
+        for t in batch.drain(..) {
+            if self.socket.send_to(&t.data, t.dest).is_err() {
+                self.send_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Endpoint>, MeshError> {
+        if self.stop.load(Ordering::Acquire) {
+            return Err(MeshError::ShutDown);
+        }
+        Ok(self.ep.lock())
+    }
+}
+
+/// A mesh node on one UDP socket. See the module docs.
+pub struct MeshNode {
+    shared: Arc<Shared>,
+    local: SocketAddr,
+    node_id: NodeId,
+    card: NodeCard,
+    io: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for MeshNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshNode")
+            .field("node_id", &self.node_id)
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bind(config: &NodeConfig) -> Result<UdpSocket, MeshError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(config.bind),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    // Larger buffers are an optimisation; a kernel that refuses them still works.
+    let _ = socket.set_recv_buffer_size(config.socket_buffer);
+    let _ = socket.set_send_buffer_size(config.socket_buffer);
+    socket.bind(&config.bind.into())?;
+    let socket: UdpSocket = socket.into();
+    socket.set_read_timeout(Some(TICK))?;
+    Ok(socket)
+}
+
+impl MeshNode {
+    /// Binds the socket and starts the I/O thread. Handshakes from peers that know the PSK
+    /// (and pass the allow-list, if any) are accepted from now on.
+    pub fn start(config: NodeConfig) -> Result<MeshNode, MeshError> {
+        let socket = bind(&config)?;
+        let local = socket.local_addr()?;
+        let endpoint = Endpoint::new(config.endpoint);
+        let node_id = endpoint.node_id();
+        let card = endpoint.card();
+        let shared = Arc::new(Shared {
+            ep: Mutex::new(endpoint),
+            changed: Condvar::new(),
+            socket,
+            stop: AtomicBool::new(false),
+            last_timestamp: AtomicU64::new(0),
+            send_errors: AtomicU64::new(0),
+        });
+        let io_shared = Arc::clone(&shared);
+        let io = std::thread::Builder::new()
+            .name(format!("mesh-io-{:04x}", node_id.0 & 0xffff))
+            .spawn(move || io_loop(&io_shared))?;
+        Ok(MeshNode {
+            shared,
+            local,
+            node_id,
+            card,
+            io: Mutex::new(Some(io)),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// This node's card (give it to peers so they can dial this node).
+    pub fn card(&self) -> NodeCard {
+        self.card
+    }
+
+    /// A handshake timestamp: Unix nanoseconds, forced to grow.
+    fn timestamp(&self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let prev = self.shared.last_timestamp.fetch_max(now, Ordering::AcqRel);
+        if prev >= now {
+            self.shared.last_timestamp.fetch_add(1, Ordering::AcqRel) + 1
+        } else {
+            now
+        }
+    }
+
+    /// Dials `addr` (whose node card is `card`) and waits up to `timeout` for the session.
+    /// Returns the peer's node id; already connected peers return at once.
+    pub fn connect(
+        &self,
+        addr: SocketAddr,
+        card: &NodeCard,
+        timeout: Duration,
+    ) -> Result<NodeId, MeshError> {
+        let deadline = Instant::now() + timeout;
+        let mut batch = Vec::new();
+        let peer = {
+            let mut ep = self.shared.lock()?;
+            let peer = card.verify()?;
+            if ep.is_connected(peer) {
+                return Ok(peer);
+            }
+            let ts = self.timestamp();
+            ep.connect(Instant::now(), addr, card, ts)?;
+            Shared::take_transmits(&mut ep, &mut batch);
+            peer
+        };
+        self.shared.send_all(&mut batch);
+        let mut ep = self.shared.lock()?;
+        loop {
+            if ep.is_connected(peer) {
+                return Ok(peer);
+            }
+            if !ep.is_connecting(peer) {
+                let e = ep
+                    .connect_error(peer)
+                    .unwrap_or(crate::mesh::handshake::HandshakeError::TimedOut);
+                return Err(MeshError::Handshake(e));
+            }
+            if self.shared.stop.load(Ordering::Acquire) {
+                return Err(MeshError::ShutDown);
+            }
+            if self
+                .shared
+                .changed
+                .wait_until(&mut ep, deadline)
+                .timed_out()
+            {
+                return if ep.is_connected(peer) {
+                    Ok(peer)
+                } else {
+                    Err(MeshError::Timeout)
+                };
+            }
+        }
+    }
+
+    /// Opens a send stream to a connected peer.
+    pub fn open_stream(
+        &self,
+        peer: NodeId,
+        stream_id: u64,
+        mode: StreamMode,
+    ) -> Result<(), MeshError> {
+        self.shared.lock()?.open_stream(peer, stream_id, mode)
+    }
+
+    /// Queues one event; full frames are sent at once, a partial frame waits for
+    /// [`flush`](Self::flush) (or the next batch). `Backpressure` means the receiver has not
+    /// granted credit: retry later or use [`send_blocking`](Self::send_blocking).
+    pub fn send(&self, peer: NodeId, stream_id: u64, event: &[u8]) -> Result<(), MeshError> {
+        self.send_batch(peer, stream_id, std::iter::once(event))
+            .and_then(|(_, r)| r)
+    }
+
+    /// Queues events in order until one is refused, then flushes. Returns how many were
+    /// queued and, if one was refused, why (nothing after it was queued).
+    pub fn send_batch<'a>(
+        &self,
+        peer: NodeId,
+        stream_id: u64,
+        events: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(usize, Result<(), MeshError>), MeshError> {
+        let mut batch = Vec::new();
+        let mut sent = 0usize;
+        let mut result = Ok(());
+        {
+            let mut ep = self.shared.lock()?;
+            let now = Instant::now();
+            for event in events {
+                if let Err(e) = ep.send(now, peer, stream_id, event) {
+                    result = Err(e);
+                    break;
+                }
+                sent += 1;
+            }
+            ep.flush(now);
+            Shared::take_transmits(&mut ep, &mut batch);
+        }
+        self.shared.send_all(&mut batch);
+        if matches!(
+            result,
+            Err(MeshError::NotConnected(_) | MeshError::UnknownStream { .. })
+        ) && sent == 0
+        {
+            return Err(result.err().unwrap_or(MeshError::NotConnected(peer)));
+        }
+        Ok((sent, result))
+    }
+
+    /// Sends one event, waiting up to `timeout` for credit when the stream is backpressured.
+    pub fn send_blocking(
+        &self,
+        peer: NodeId,
+        stream_id: u64,
+        event: &[u8],
+        timeout: Duration,
+    ) -> Result<(), MeshError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.send(peer, stream_id, event) {
+                Err(e) if e.is_backpressure() => {}
+                other => return other,
+            }
+            let mut ep = self.shared.lock()?;
+            let need = event.len() as u64 + 2;
+            if ep.credit_available(peer, stream_id).unwrap_or(0) >= need {
+                continue;
+            }
+            if self
+                .shared
+                .changed
+                .wait_until(&mut ep, deadline)
+                .timed_out()
+            {
+                return Err(MeshError::Timeout);
+            }
+        }
+    }
+
+    /// Sends every partly filled frame now.
+    pub fn flush(&self) -> Result<(), MeshError> {
+        let mut batch = Vec::new();
+        {
+            let mut ep = self.shared.lock()?;
+            ep.flush(Instant::now());
+            Shared::take_transmits(&mut ep, &mut batch);
+        }
+        self.shared.send_all(&mut batch);
+        Ok(())
+    }
+
+    /// The next event (data, connection, health), waiting up to `timeout`.
+    pub fn recv(&self, timeout: Duration) -> Result<Event, MeshError> {
+        let deadline = Instant::now() + timeout;
+        let mut ep = self.shared.lock()?;
+        loop {
+            if let Some(ev) = ep.poll_event() {
+                return Ok(ev);
+            }
+            if self.shared.stop.load(Ordering::Acquire) {
+                return Err(MeshError::ShutDown);
+            }
+            if self
+                .shared
+                .changed
+                .wait_until(&mut ep, deadline)
+                .timed_out()
+            {
+                return ep.poll_event().ok_or(MeshError::Timeout);
+            }
+        }
+    }
+
+    /// Takes every waiting event without blocking (appends to `into`); returns how many.
+    pub fn try_recv_all(&self, into: &mut Vec<Event>) -> Result<usize, MeshError> {
+        let mut ep = self.shared.lock()?;
+        let before = into.len();
+        while let Some(ev) = ep.poll_event() {
+            into.push(ev);
+        }
+        Ok(into.len() - before)
+    }
+
+    /// A snapshot of the endpoint's counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.ep.lock().counters().clone()
+    }
+
+    /// Datagrams the socket refused to send.
+    pub fn send_errors(&self) -> u64 {
+        self.shared.send_errors.load(Ordering::Relaxed)
+    }
+
+    /// The failure detector's view of `peer`.
+    pub fn health(&self, peer: NodeId) -> Option<Health> {
+        self.shared.ep.lock().health(peer)
+    }
+
+    /// Whether a session with `peer` is established.
+    pub fn is_connected(&self, peer: NodeId) -> bool {
+        self.shared.ep.lock().is_connected(peer)
+    }
+
+    /// Stops the I/O thread and refuses further calls. Idempotent.
+    pub fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        {
+            let _ep = self.shared.ep.lock();
+            self.shared.changed.notify_all();
+        }
+        if let Some(io) = self.io.lock().take() {
+            // The I/O thread does not panic on any input; a join error leaves nothing to do.
+            let _ = io.join();
+        }
+    }
+}
+
+impl Drop for MeshNode {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn io_loop(shared: &Shared) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut batch: Vec<Transmit> = Vec::new();
+    let mut next_timer = Instant::now();
+    while !shared.stop.load(Ordering::Acquire) {
+        let received = shared.socket.recv_from(&mut buf);
+        let now = Instant::now();
+        let got = match received {
+            Ok((n, from)) => Some((n, from)),
+            // Timeouts, and ICMP errors surfaced by Linux on UDP sockets: nothing to read.
+            Err(_) => None,
+        };
+        let due = now >= next_timer;
+        if got.is_none() && !due {
+            continue;
+        }
+        {
+            let mut ep = shared.ep.lock();
+            if let Some((n, from)) = got {
+                ep.handle_datagram(now, from, &mut buf[..n]);
+            }
+            if due {
+                if ep.poll_timeout().is_some_and(|t| t <= now) {
+                    ep.handle_timeout(now);
+                }
+                next_timer = now + TICK;
+            }
+            Shared::take_transmits(&mut ep, &mut batch);
+            shared.changed.notify_all();
+        }
+        shared.send_all(&mut batch);
+    }
+}

@@ -1,0 +1,89 @@
+//! Configuration of a mesh endpoint: handshake policy, failure-detector timing, stream tuning.
+
+use std::time::Duration;
+
+use crate::mesh::handshake::HandshakeConfig;
+
+/// Heartbeat and failure-detector timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectorConfig {
+    /// A heartbeat is sent to a peer when nothing else was sent to it for this long.
+    pub heartbeat_interval: Duration,
+    /// A peer heard nothing from for this long is `Suspected`.
+    pub suspect_after: Duration,
+    /// A peer heard nothing from for this long is `Failed` (its session is kept, so traffic
+    /// that resumes makes it `Recovered`).
+    pub fail_after: Duration,
+}
+
+impl Default for DetectorConfig {
+    /// Heartbeat every 1 s, suspected after 3 s, failed after 8 s of silence.
+    fn default() -> Self {
+        DetectorConfig {
+            heartbeat_interval: Duration::from_secs(1),
+            suspect_after: Duration::from_secs(3),
+            fail_after: Duration::from_secs(8),
+        }
+    }
+}
+
+/// Stream batching, reliability and flow-control tuning (both peers should use the same
+/// `window`: a sender starts with that much credit before the receiver's first ack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// Most frame bytes per packet (the datagram adds 64 + 16 bytes).
+    pub max_frame: usize,
+    /// Credit window in frame bytes granted beyond what the receiving application consumed.
+    pub window: u64,
+    /// An unacked frame is resent after this long.
+    pub rto: Duration,
+    /// A NACKed frame is not resent again within this long of its last send.
+    pub nack_guard: Duration,
+    /// An ack is sent after this many in-order frames...
+    pub ack_every: u32,
+    /// ...or this long after the first unacked one.
+    pub ack_delay: Duration,
+    /// While a stream was active within `ack_linger`, its ack is repeated every `ack_refresh`.
+    pub ack_refresh: Duration,
+    /// See `ack_refresh`.
+    pub ack_linger: Duration,
+}
+
+impl Default for StreamConfig {
+    /// 1,320-byte frames (1,400-byte datagrams), 1 MiB window, 200 ms retransmit timeout,
+    /// 20 ms NACK guard, ack every 16 frames or after 2 ms, refresh every 100 ms for 2 s.
+    fn default() -> Self {
+        StreamConfig {
+            max_frame: 1320,
+            window: 1 << 20,
+            rto: Duration::from_millis(200),
+            nack_guard: Duration::from_millis(20),
+            ack_every: 16,
+            ack_delay: Duration::from_millis(2),
+            ack_refresh: Duration::from_millis(100),
+            ack_linger: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Everything an [`Endpoint`](super::Endpoint) needs.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Identity, PSK, allow-list and handshake timers.
+    pub handshake: HandshakeConfig,
+    /// Heartbeats and failure detection.
+    pub detector: DetectorConfig,
+    /// Streams.
+    pub stream: StreamConfig,
+}
+
+impl EndpointConfig {
+    /// Default timing for `handshake`'s identity and PSK.
+    pub fn new(handshake: HandshakeConfig) -> Self {
+        EndpointConfig {
+            handshake,
+            detector: DetectorConfig::default(),
+            stream: StreamConfig::default(),
+        }
+    }
+}

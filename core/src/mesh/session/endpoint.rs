@@ -1,0 +1,809 @@
+//! The sans-IO mesh endpoint: session table, handshakes in Net packets, streams, heartbeats
+//! and the failure detector, driven by `handle_datagram` / `handle_timeout` and drained by
+//! `poll_transmit` / `poll_event`.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::carriage::{SealedKind, handshake_packet, is_handshake_header, sealed_packet};
+use super::{
+    Counters, Delivery, EndpointConfig, Event, FailureDetector, Health, MeshError, Transmit,
+};
+use crate::identity::{NodeCard, NodeId};
+use crate::mesh::crypto::{CryptoError, PacketCipher};
+use crate::mesh::handshake::{
+    HandshakeError, HandshakeEvent, Initiator, PREAMBLE_LEN, PeerTarget, Responder, Session,
+};
+use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode};
+use crate::mesh::wire::{DatagramKind, Frame, HeaderView, classify, flags, split_packet};
+
+struct Peer {
+    addr: SocketAddr,
+    current: Option<u64>,
+    connecting: Option<Initiator>,
+    detector: Option<FailureDetector>,
+    last_error: Option<HandshakeError>,
+}
+
+struct Sess {
+    peer: NodeId,
+    addr: SocketAddr,
+    cipher: PacketCipher,
+    confirmed: bool,
+    initiator: bool,
+    last_tx: Instant,
+    send: HashMap<u64, SendStream>,
+    recv: HashMap<u64, RecvStream>,
+}
+
+/// Outputs shared by every state machine of the endpoint.
+#[derive(Default)]
+struct Out {
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    counters: Counters,
+}
+
+impl Out {
+    fn transmit(&mut self, dest: SocketAddr, data: Vec<u8>) {
+        self.counters.tx_datagrams += 1;
+        self.counters.tx_bytes += data.len() as u64;
+        self.transmits.push_back(Transmit { dest, data });
+    }
+}
+
+/// One mesh node's protocol state, without sockets or clocks. See the module docs of
+/// [`mesh::session`](super).
+pub struct Endpoint {
+    config: EndpointConfig,
+    me: NodeId,
+    origin_hash: u32,
+    responder: Responder,
+    peers: HashMap<NodeId, Peer>,
+    sessions: HashMap<u64, Sess>,
+    out: Out,
+    last_now: Option<Instant>,
+    scratch: Vec<u64>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("node_id", &self.me)
+            .field("peers", &self.peers.len())
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn handshake_reason(e: HandshakeError) -> &'static str {
+    match e {
+        HandshakeError::Malformed => "handshake_malformed",
+        HandshakeError::Unexpected => "handshake_unexpected",
+        HandshakeError::WrongResponder => "handshake_wrong_responder",
+        HandshakeError::NotAllowed => "handshake_not_allowed",
+        HandshakeError::Decrypt => "handshake_decrypt",
+        HandshakeError::IdentityMismatch => "handshake_identity_mismatch",
+        HandshakeError::BadSignature => "handshake_bad_signature",
+        HandshakeError::Replayed => "handshake_replayed",
+        HandshakeError::TimedOut => "handshake_timed_out",
+        HandshakeError::Internal => "handshake_internal",
+    }
+}
+
+fn crypto_reason(e: CryptoError) -> &'static str {
+    match e {
+        CryptoError::Wire(w) => w.kind(),
+        other => other.kind(),
+    }
+}
+
+/// Seals and queues one packet on `sess`.
+fn emit(
+    sess: &mut Sess,
+    out: &mut Out,
+    now: Instant,
+    kind: SealedKind,
+    plaintext: &[u8],
+) -> Result<(), CryptoError> {
+    let data = sealed_packet(&mut sess.cipher.sealer, kind, plaintext)?;
+    sess.last_tx = now;
+    out.transmit(sess.addr, data);
+    Ok(())
+}
+
+fn kind(
+    sid: u64,
+    origin_hash: u32,
+    flags: u8,
+    stream_id: u64,
+    sequence: u64,
+    count: u16,
+) -> SealedKind {
+    SealedKind {
+        flags,
+        session_id: sid,
+        stream_id,
+        sequence,
+        origin_hash,
+        event_count: count,
+    }
+}
+
+/// Sends every closed frame of `stream_id` for the first time.
+fn send_ready(
+    sid: u64,
+    sess: &mut Sess,
+    out: &mut Out,
+    origin_hash: u32,
+    now: Instant,
+    stream_id: u64,
+) -> Result<(), CryptoError> {
+    loop {
+        let Some(stream) = sess.send.get_mut(&stream_id) else {
+            return Ok(());
+        };
+        let reliable = stream.mode() == StreamMode::Reliable;
+        let Some(frame) = stream.pop_ready() else {
+            return Ok(());
+        };
+        let f = if reliable { flags::RELIABLE } else { 0 };
+        let k = kind(sid, origin_hash, f, stream_id, frame.sequence, frame.count);
+        let data = sealed_packet(&mut sess.cipher.sealer, k, &frame.frame)?;
+        stream.sent(frame, now);
+        sess.last_tx = now;
+        out.counters.frames_sent += 1;
+        out.transmit(sess.addr, data);
+    }
+}
+
+/// Resends the given unacked sequences of a reliable stream, each with a fresh nonce.
+fn resend(
+    sid: u64,
+    sess: &mut Sess,
+    out: &mut Out,
+    origin_hash: u32,
+    now: Instant,
+    stream_id: u64,
+    seqs: &[u64],
+) {
+    for &seq in seqs {
+        let Some(stream) = sess.send.get_mut(&stream_id) else {
+            return;
+        };
+        let Some((frame, count)) = stream.unacked_frame(seq) else {
+            continue;
+        };
+        let k = kind(sid, origin_hash, flags::RELIABLE, stream_id, seq, count);
+        let Ok(data) = sealed_packet(&mut sess.cipher.sealer, k, frame) else {
+            return;
+        };
+        stream.mark_resent(seq, now);
+        sess.last_tx = now;
+        out.counters.frames_retransmitted += 1;
+        out.transmit(sess.addr, data);
+    }
+}
+
+fn send_ack(
+    sid: u64,
+    sess: &mut Sess,
+    out: &mut Out,
+    origin_hash: u32,
+    now: Instant,
+    stream_id: u64,
+) {
+    let Some(stream) = sess.recv.get_mut(&stream_id) else {
+        return;
+    };
+    let ack = stream.make_ack(now);
+    let mut body = Vec::with_capacity(ack.encoded_len());
+    ack.encode(&mut body);
+    let k = kind(sid, origin_hash, flags::CONTROL, stream_id, 0, 0);
+    if emit(sess, out, now, k, &body).is_ok() {
+        out.counters.acks_sent += 1;
+    }
+}
+
+impl Endpoint {
+    /// An endpoint for `config.handshake.identity`.
+    pub fn new(config: EndpointConfig) -> Self {
+        let me = config.handshake.identity.node_id();
+        let origin_hash = config.handshake.identity.origin_hash();
+        let responder = Responder::new(config.handshake.clone());
+        Endpoint {
+            config,
+            me,
+            origin_hash,
+            responder,
+            peers: HashMap::new(),
+            sessions: HashMap::new(),
+            out: Out::default(),
+            last_now: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.me
+    }
+
+    /// This node's card (what peers need to dial it).
+    pub fn card(&self) -> NodeCard {
+        self.responder.card()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Counters {
+        &self.out.counters
+    }
+
+    /// Sessions in the table (all peers, confirmed or not).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// The session used to send to `peer`, if one is established.
+    pub fn current_session(&self, peer: NodeId) -> Option<u64> {
+        self.peers.get(&peer).and_then(|p| p.current)
+    }
+
+    /// Whether a session with `peer` is established.
+    pub fn is_connected(&self, peer: NodeId) -> bool {
+        self.current_session(peer).is_some()
+    }
+
+    /// Whether an outgoing handshake to `peer` is in progress.
+    pub fn is_connecting(&self, peer: NodeId) -> bool {
+        self.peers
+            .get(&peer)
+            .is_some_and(|p| p.connecting.is_some())
+    }
+
+    /// Why the last outgoing handshake to `peer` failed, if it did.
+    pub fn connect_error(&self, peer: NodeId) -> Option<HandshakeError> {
+        self.peers.get(&peer).and_then(|p| p.last_error)
+    }
+
+    /// The failure detector's view of `peer`.
+    pub fn health(&self, peer: NodeId) -> Option<Health> {
+        self.peers
+            .get(&peer)
+            .and_then(|p| p.detector.as_ref())
+            .map(|d| d.health())
+    }
+
+    /// Credit left on a reliable send stream (`None` if not open).
+    pub fn credit_available(&self, peer: NodeId, stream_id: u64) -> Option<u64> {
+        let sid = self.current_session(peer)?;
+        self.sessions
+            .get(&sid)?
+            .send
+            .get(&stream_id)
+            .map(|s| s.credit_available())
+    }
+
+    /// Unacked frames on a send stream (`None` if not open).
+    pub fn unacked(&self, peer: NodeId, stream_id: u64) -> Option<usize> {
+        let sid = self.current_session(peer)?;
+        self.sessions
+            .get(&sid)?
+            .send
+            .get(&stream_id)
+            .map(|s| s.unacked())
+    }
+
+    fn observe(&mut self, now: Instant) {
+        self.last_now = Some(self.last_now.map_or(now, |t| t.max(now)));
+    }
+
+    /// Starts a handshake with the node whose card is `card`, reachable at `addr`. `timestamp`
+    /// must grow between calls (Unix nanoseconds). Returns the peer's node id; `Connected` or
+    /// `ConnectFailed` follows. A call while a handshake to that peer runs changes nothing.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        card: &NodeCard,
+        timestamp: u64,
+    ) -> Result<NodeId, MeshError> {
+        self.observe(now);
+        let peer_id = card.verify()?;
+        let peer = self.peers.entry(peer_id).or_insert_with(|| Peer {
+            addr,
+            current: None,
+            connecting: None,
+            detector: None,
+            last_error: None,
+        });
+        peer.addr = addr;
+        if peer.connecting.is_some() {
+            return Ok(peer_id);
+        }
+        let (init, msg) = Initiator::start(
+            &self.config.handshake,
+            PeerTarget::from(card),
+            now,
+            timestamp,
+        )?;
+        let data = handshake_packet(&msg).ok_or(MeshError::Handshake(HandshakeError::Internal))?;
+        peer.connecting = Some(init);
+        peer.last_error = None;
+        self.out.transmit(addr, data);
+        Ok(peer_id)
+    }
+
+    /// Opens a send stream to `peer` (its current session). Opening an open stream with the
+    /// same mode is a no-op.
+    pub fn open_stream(
+        &mut self,
+        peer: NodeId,
+        stream_id: u64,
+        mode: StreamMode,
+    ) -> Result<(), MeshError> {
+        let sid = self
+            .current_session(peer)
+            .ok_or(MeshError::NotConnected(peer))?;
+        let sess = self
+            .sessions
+            .get_mut(&sid)
+            .ok_or(MeshError::NotConnected(peer))?;
+        let cfg = self.config.stream;
+        let stream = sess
+            .send
+            .entry(stream_id)
+            .or_insert_with(|| SendStream::new(mode, cfg.max_frame, cfg.window));
+        if stream.mode() != mode {
+            return Err(MeshError::StreamModeConflict { peer, stream_id });
+        }
+        Ok(())
+    }
+
+    /// Queues one event on a stream. Events are batched into frames: a full frame is sealed
+    /// and queued for sending at once; a partial one waits for [`flush`](Self::flush).
+    /// Refused with [`MeshError::Stream`] (`Backpressure`, `EventTooLarge`) without queuing.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        stream_id: u64,
+        event: &[u8],
+    ) -> Result<(), MeshError> {
+        self.observe(now);
+        let sid = self
+            .current_session(peer)
+            .ok_or(MeshError::NotConnected(peer))?;
+        let sess = self
+            .sessions
+            .get_mut(&sid)
+            .ok_or(MeshError::NotConnected(peer))?;
+        let stream = sess
+            .send
+            .get_mut(&stream_id)
+            .ok_or(MeshError::UnknownStream { peer, stream_id })?;
+        stream.push(event)?;
+        self.out.counters.events_sent += 1;
+        if stream.has_ready() {
+            send_ready(sid, sess, &mut self.out, self.origin_hash, now, stream_id)?;
+        }
+        Ok(())
+    }
+
+    /// Closes every partly filled frame and queues it for sending.
+    pub fn flush(&mut self, now: Instant) {
+        self.observe(now);
+        for (&sid, sess) in self.sessions.iter_mut() {
+            let ids: Vec<u64> = sess.send.keys().copied().collect();
+            for stream_id in ids {
+                if let Some(s) = sess.send.get_mut(&stream_id) {
+                    s.close();
+                }
+                // A seal failure means the session's nonces are exhausted; nothing to do here.
+                let _ = send_ready(sid, sess, &mut self.out, self.origin_hash, now, stream_id);
+            }
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    /// Datagrams waiting to be sent.
+    pub fn pending_transmits(&self) -> usize {
+        self.out.transmits.len()
+    }
+
+    /// The next event for the application. Taking a reliable delivery returns its bytes to
+    /// the sender's credit (the ack carrying it goes out on the next `handle_timeout`).
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let ev = self.out.events.pop_front()?;
+        if let Event::Data(d) = &ev
+            && d.reliable
+            && let Some(now) = self.last_now
+            && let Some(stream) = self
+                .sessions
+                .get_mut(&d.session_id)
+                .and_then(|s| s.recv.get_mut(&d.stream_id))
+        {
+            stream.on_consumed(now, d.frame_bytes().len() as u64);
+        }
+        Some(ev)
+    }
+
+    /// Events waiting to be taken.
+    pub fn pending_events(&self) -> usize {
+        self.out.events.len()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let cfg = &self.config;
+        let mut t = self.responder.poll_timeout();
+        let mut at = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t: Instant| t.min(x)));
+            }
+        };
+        for p in self.peers.values() {
+            at(p.connecting.as_ref().and_then(|i| i.poll_timeout()));
+            at(p.detector.as_ref().and_then(|d| d.deadline()));
+        }
+        for (sid, s) in &self.sessions {
+            if s.confirmed
+                && self
+                    .peers
+                    .get(&s.peer)
+                    .is_some_and(|p| p.current == Some(*sid))
+            {
+                at(Some(s.last_tx + cfg.detector.heartbeat_interval));
+            }
+            for st in s.send.values() {
+                at(st.poll_timeout(cfg.stream.rto));
+            }
+            for st in s.recv.values() {
+                at(st.poll_ack(cfg.stream.ack_refresh, cfg.stream.ack_linger));
+            }
+        }
+        t
+    }
+
+    /// Advances every timer to `now`: handshake retries and give-ups, failure detection,
+    /// heartbeats, retransmissions and acks.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.observe(now);
+        self.responder.handle_timeout(now);
+        let out = &mut self.out;
+        for (&peer_id, p) in self.peers.iter_mut() {
+            if let Some(init) = &mut p.connecting {
+                let o = init.handle_timeout(now);
+                if let Some(msg) = o.transmit
+                    && let Some(data) = handshake_packet(&msg)
+                {
+                    out.transmit(p.addr, data);
+                }
+                if let Some(HandshakeEvent::Failed(e)) = o.event {
+                    p.connecting = None;
+                    p.last_error = Some(e);
+                    out.counters.handshakes_failed += 1;
+                    out.events.push_back(Event::ConnectFailed {
+                        peer: peer_id,
+                        error: e,
+                    });
+                }
+            }
+            if let Some(d) = &mut p.detector {
+                while let Some(change) = d.tick(now) {
+                    out.events.push_back(Event::Health {
+                        peer: peer_id,
+                        change,
+                    });
+                }
+            }
+        }
+        let cfg = (self.config.detector, self.config.stream);
+        let (det, scfg) = cfg;
+        let origin = self.origin_hash;
+        let scratch = &mut self.scratch;
+        for (&sid, sess) in self.sessions.iter_mut() {
+            let current = self
+                .peers
+                .get(&sess.peer)
+                .is_some_and(|p| p.current == Some(sid));
+            if current && sess.confirmed && now >= sess.last_tx + det.heartbeat_interval {
+                let k = kind(sid, origin, flags::HEARTBEAT, 0, 0, 0);
+                if emit(sess, out, now, k, &[]).is_ok() {
+                    out.counters.heartbeats_sent += 1;
+                }
+            }
+            let ids: Vec<u64> = sess.send.keys().copied().collect();
+            for stream_id in ids {
+                scratch.clear();
+                if let Some(s) = sess.send.get(&stream_id) {
+                    s.due(now, scfg.rto, scratch);
+                }
+                if !scratch.is_empty() {
+                    resend(sid, sess, out, origin, now, stream_id, scratch);
+                }
+            }
+            let ids: Vec<u64> = sess
+                .recv
+                .iter()
+                .filter(|(_, r)| {
+                    r.poll_ack(scfg.ack_refresh, scfg.ack_linger)
+                        .is_some_and(|t| t <= now)
+                })
+                .map(|(&id, _)| id)
+                .collect();
+            for stream_id in ids {
+                send_ack(sid, sess, out, origin, now, stream_id);
+            }
+        }
+    }
+
+    /// Handles one received datagram (it may be modified in place: it is decrypted there).
+    /// Every datagram is either accepted or dropped and counted; none causes a panic.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) {
+        self.observe(now);
+        self.out.counters.rx_datagrams += 1;
+        match self.process(now, from, datagram) {
+            Ok(()) => self.out.counters.rx_accepted += 1,
+            Err(reason) => self.out.counters.drop(reason),
+        }
+    }
+
+    fn process(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &mut [u8],
+    ) -> Result<(), &'static str> {
+        match classify(datagram).map_err(|e| e.kind())? {
+            DatagramKind::Direct => {}
+            DatagramKind::Routed => return Err("routed_unsupported"),
+        }
+        let view = HeaderView::parse(datagram).map_err(|e| e.kind())?;
+        if view.flags() & flags::HANDSHAKE != 0 {
+            return self.on_handshake(now, from, datagram);
+        }
+        let sid = view.session_id();
+        let Some(sess) = self.sessions.get_mut(&sid) else {
+            return Err("unknown_session");
+        };
+        let (header, plain) = sess.cipher.opener.open(datagram).map_err(crypto_reason)?;
+        let out = &mut self.out;
+        let peer_id = sess.peer;
+        sess.addr = from;
+        let newly_confirmed = !sess.confirmed;
+        sess.confirmed = true;
+        if let Some(p) = self.peers.get_mut(&peer_id) {
+            if let Some(change) = p.detector.as_mut().and_then(|d| d.heard(now)) {
+                out.events.push_back(Event::Health {
+                    peer: peer_id,
+                    change,
+                });
+            }
+            if newly_confirmed {
+                p.current = Some(sid);
+                p.addr = from;
+                out.events.push_back(Event::Connected {
+                    peer: peer_id,
+                    addr: from,
+                    session_id: sid,
+                    initiator: sess.initiator,
+                });
+            }
+        }
+        let cfg = self.config.stream;
+        let origin = self.origin_hash;
+        if header.flags & flags::HEARTBEAT != 0 {
+            if !plain.is_empty() || header.event_count != 0 {
+                return Err("bad_heartbeat");
+            }
+            return Ok(());
+        }
+        if header.flags & flags::CONTROL != 0 {
+            let ack = Ack::parse(plain).map_err(|e| e.kind())?;
+            let scratch = &mut self.scratch;
+            scratch.clear();
+            if let Some(stream) = sess.send.get_mut(&header.stream_id) {
+                stream.on_ack(&ack, now, cfg.nack_guard, scratch);
+            }
+            if !scratch.is_empty() {
+                resend(sid, sess, out, origin, now, header.stream_id, scratch);
+            }
+            return Ok(());
+        }
+        Frame::parse(plain, header.event_count).map_err(|_| "bad_frame")?;
+        let mode = if header.flags & flags::RELIABLE != 0 {
+            StreamMode::Reliable
+        } else {
+            StreamMode::FireAndForget
+        };
+        let stream = sess
+            .recv
+            .entry(header.stream_id)
+            .or_insert_with(|| RecvStream::new(mode, cfg.window));
+        if stream.mode() != mode {
+            return Err("stream_mode_mismatch");
+        }
+        let reliable = mode == StreamMode::Reliable;
+        let stream_id = header.stream_id;
+        let arrival = stream.on_frame(
+            now,
+            header.sequence,
+            plain.to_vec(),
+            header.event_count,
+            cfg.ack_every,
+            cfg.ack_delay,
+            |seq, frame, count| {
+                out.counters.events_delivered += u64::from(count);
+                out.events.push_back(Event::Data(Delivery::new(
+                    peer_id, sid, stream_id, seq, reliable, frame, count,
+                )));
+            },
+        );
+        if stream
+            .poll_ack(cfg.ack_refresh, cfg.ack_linger)
+            .is_some_and(|t| t <= now)
+        {
+            send_ack(sid, sess, out, origin, now, stream_id);
+        }
+        match arrival {
+            Arrival::Accepted => Ok(()),
+            Arrival::Duplicate => {
+                out.counters.frames_duplicate += 1;
+                Ok(())
+            }
+            Arrival::Overflow => Err("stream_overflow"),
+        }
+    }
+
+    fn on_handshake(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), &'static str> {
+        let (header, msg) = split_packet(datagram).map_err(|e| e.kind())?;
+        if !is_handshake_header(&header) {
+            return Err("bad_handshake_header");
+        }
+        match msg.first() {
+            Some(1) => {
+                let o = self.responder.handle_init(now, msg);
+                match o.event {
+                    Some(HandshakeEvent::Established(s)) => {
+                        if let Some(data) = o.transmit.as_deref().and_then(handshake_packet) {
+                            self.out.transmit(from, data);
+                        }
+                        self.add_session(now, *s, from, false)
+                    }
+                    Some(HandshakeEvent::Duplicate { .. }) => {
+                        if let Some(data) = o.transmit.as_deref().and_then(handshake_packet) {
+                            self.out.transmit(from, data);
+                        }
+                        self.out.counters.handshake_duplicates += 1;
+                        Ok(())
+                    }
+                    Some(HandshakeEvent::Failed(e) | HandshakeEvent::Rejected(e)) => {
+                        Err(handshake_reason(e))
+                    }
+                    None => Err("handshake_internal"),
+                }
+            }
+            Some(2) => {
+                if msg.len() < PREAMBLE_LEN {
+                    return Err("handshake_malformed");
+                }
+                let mut id = [0u8; 8];
+                id.copy_from_slice(&msg[10..18]);
+                let responder = NodeId(u64::from_le_bytes(id));
+                let Some(init) = self
+                    .peers
+                    .get_mut(&responder)
+                    .and_then(|p| p.connecting.as_mut())
+                else {
+                    return Err("handshake_unexpected");
+                };
+                let o = init.handle_reply(msg);
+                match o.event {
+                    Some(HandshakeEvent::Established(s)) => {
+                        if let Some(p) = self.peers.get_mut(&responder) {
+                            p.connecting = None;
+                        }
+                        self.add_session(now, *s, from, true)
+                    }
+                    Some(HandshakeEvent::Failed(e)) => {
+                        if let Some(p) = self.peers.get_mut(&responder) {
+                            p.connecting = None;
+                            p.last_error = Some(e);
+                        }
+                        self.out.counters.handshakes_failed += 1;
+                        self.out.events.push_back(Event::ConnectFailed {
+                            peer: responder,
+                            error: e,
+                        });
+                        Err(handshake_reason(e))
+                    }
+                    Some(HandshakeEvent::Rejected(e)) => Err(handshake_reason(e)),
+                    Some(HandshakeEvent::Duplicate { .. }) | None => Err("handshake_internal"),
+                }
+            }
+            _ => Err("handshake_malformed"),
+        }
+    }
+
+    /// Adds a freshly agreed session. The initiator's is usable at once (it sends a heartbeat
+    /// so the responder learns the session works); the responder's becomes the peer's current
+    /// session only when an authentic packet arrives on it, so a replayed Init cannot displace
+    /// a live session.
+    fn add_session(
+        &mut self,
+        now: Instant,
+        s: Session,
+        addr: SocketAddr,
+        initiator: bool,
+    ) -> Result<(), &'static str> {
+        let cipher = PacketCipher::new(&s.keys).map_err(|_| "handshake_internal")?;
+        let sid = s.session_id;
+        if self.sessions.contains_key(&sid) {
+            return Err("duplicate_session");
+        }
+        let detector_cfg = self.config.detector;
+        let peer = self.peers.entry(s.peer).or_insert_with(|| Peer {
+            addr,
+            current: None,
+            connecting: None,
+            detector: None,
+            last_error: None,
+        });
+        let mut sess = Sess {
+            peer: s.peer,
+            addr,
+            cipher,
+            confirmed: initiator,
+            initiator,
+            last_tx: now,
+            send: HashMap::new(),
+            recv: HashMap::new(),
+        };
+        self.out.counters.sessions_established += 1;
+        if initiator {
+            peer.current = Some(sid);
+            peer.addr = addr;
+            match &mut peer.detector {
+                Some(d) => {
+                    if let Some(change) = d.heard(now) {
+                        self.out.events.push_back(Event::Health {
+                            peer: s.peer,
+                            change,
+                        });
+                    }
+                }
+                None => peer.detector = Some(FailureDetector::new(detector_cfg, now)),
+            }
+            self.out.events.push_back(Event::Connected {
+                peer: s.peer,
+                addr,
+                session_id: sid,
+                initiator: true,
+            });
+            let k = kind(sid, self.origin_hash, flags::HEARTBEAT, 0, 0, 0);
+            if emit(&mut sess, &mut self.out, now, k, &[]).is_ok() {
+                self.out.counters.heartbeats_sent += 1;
+            }
+        } else if peer.detector.is_none() {
+            peer.detector = Some(FailureDetector::new(detector_cfg, now));
+        }
+        self.sessions.insert(sid, sess);
+        Ok(())
+    }
+}

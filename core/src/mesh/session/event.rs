@@ -1,0 +1,117 @@
+//! What an endpoint hands out: datagrams to send and events for the application.
+
+use std::net::SocketAddr;
+
+use super::HealthChange;
+use crate::identity::NodeId;
+use crate::mesh::handshake::HandshakeError;
+use crate::mesh::wire::Frame;
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to.
+    pub dest: SocketAddr,
+    /// The whole datagram.
+    pub data: Vec<u8>,
+}
+
+/// One received frame of events on a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The sending peer.
+    pub peer: NodeId,
+    /// The session it arrived on.
+    pub session_id: u64,
+    /// The stream.
+    pub stream_id: u64,
+    /// The frame's sequence number within the stream.
+    pub sequence: u64,
+    /// Whether the stream is reliable.
+    pub reliable: bool,
+    frame: Vec<u8>,
+    count: u16,
+}
+
+impl Delivery {
+    /// A delivery of a frame already checked by [`Frame::parse`].
+    pub(crate) fn new(
+        peer: NodeId,
+        session_id: u64,
+        stream_id: u64,
+        sequence: u64,
+        reliable: bool,
+        frame: Vec<u8>,
+        count: u16,
+    ) -> Self {
+        Delivery {
+            peer,
+            session_id,
+            stream_id,
+            sequence,
+            reliable,
+            frame,
+            count,
+        }
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+
+    /// Whether the frame holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The raw frame bytes (see `docs/wire.md`).
+    pub fn frame_bytes(&self) -> &[u8] {
+        &self.frame
+    }
+
+    /// The events, in order (the frame was checked on receipt).
+    pub fn events(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        Frame::parse(&self.frame, self.count)
+            .into_iter()
+            .flat_map(|f| f.iter())
+    }
+
+    /// Takes the frame bytes out (e.g. to keep them without copying).
+    pub fn into_frame(self) -> Vec<u8> {
+        self.frame
+    }
+}
+
+/// Something the application should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A session with `peer` is usable (initiator: on the Reply; responder: on the first
+    /// authentic packet from the initiator).
+    Connected {
+        /// The peer.
+        peer: NodeId,
+        /// Its address.
+        addr: SocketAddr,
+        /// The session.
+        session_id: u64,
+        /// Whether this node dialled.
+        initiator: bool,
+    },
+    /// An outgoing handshake ended without a session.
+    ConnectFailed {
+        /// The dialled peer.
+        peer: NodeId,
+        /// Why.
+        error: HandshakeError,
+    },
+    /// The failure detector changed its view of a peer.
+    Health {
+        /// The peer.
+        peer: NodeId,
+        /// What changed.
+        change: HealthChange,
+    },
+    /// Events arrived.
+    Data(Delivery),
+}

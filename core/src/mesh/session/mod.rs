@@ -1,0 +1,42 @@
+//! Sessions: the sans-IO mesh endpoint.
+//!
+//! An [`Endpoint`] is one node's protocol state: the handshake responder and any initiators,
+//! the session table (keyed by session id, with each peer's current session), streams, the
+//! heartbeat timer and the failure detector of each peer. It never reads a clock or touches a
+//! socket: the driver feeds it datagrams ([`Endpoint::handle_datagram`]) and time
+//! ([`Endpoint::handle_timeout`], [`Endpoint::poll_timeout`]) and drains datagrams to send
+//! ([`Endpoint::poll_transmit`]) and events ([`Endpoint::poll_event`]). The UDP driver is
+//! `mesh::node`; tests drive it over a simulated network.
+//!
+//! Promises:
+//! - Handshakes travel as Net packets with the HANDSHAKE flag (`carriage`). An Init retry
+//!   whose Reply was lost is answered with the same Reply and creates no second session. A
+//!   wrong PSK, forged identity signature, replayed Init or allow-list refusal is dropped and
+//!   counted (`handshake_<kind>`).
+//! - A responder's session becomes the peer's current session only once an authentic packet
+//!   arrives on it; the initiator sends a heartbeat at once for that purpose.
+//! - Every datagram handed in is counted as accepted or dropped (with a reason); nothing
+//!   panics on any input; corrupt, truncated, replayed or unknown-session packets never
+//!   reach the application.
+//! - Heartbeats go out when a peer's current session was idle for `heartbeat_interval`; the
+//!   failure detector reports `Suspected`, `Failed` and `Recovered` from silence alone.
+//!
+//! Not promised: relaying or routed packets (dropped as `routed_unsupported`), reconciling
+//! two sessions created by simultaneous dials (both work; each side sends on the one it
+//! confirmed last), closing or expiring sessions (they live as long as the endpoint), rekeying.
+
+mod carriage;
+mod config;
+mod counters;
+mod detector;
+mod endpoint;
+mod error;
+mod event;
+
+pub use carriage::{SealedKind, handshake_packet, is_handshake_header, sealed_packet};
+pub use config::{DetectorConfig, EndpointConfig, StreamConfig};
+pub use counters::Counters;
+pub use detector::{FailureDetector, Health, HealthChange};
+pub use endpoint::Endpoint;
+pub use error::MeshError;
+pub use event::{Delivery, Event, Transmit};

@@ -1,0 +1,174 @@
+//! The receiving half of a stream: ordering, duplicate suppression, ack state and credit.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Ack, MAX_NACK_RANGES, StreamMode};
+
+/// What [`RecvStream::on_frame`] decided about one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Accepted (delivered now or buffered until the gap before it fills).
+    Accepted,
+    /// Already delivered or buffered: dropped.
+    Duplicate,
+    /// Too far ahead of the next expected sequence (the buffer is full): dropped, will be
+    /// NACKed and resent.
+    Overflow,
+}
+
+/// Receiving state of one stream.
+#[derive(Debug)]
+pub struct RecvStream {
+    mode: StreamMode,
+    window: u64,
+    next: u64,
+    pending: BTreeMap<u64, (Vec<u8>, u16)>,
+    pending_bytes: u64,
+    consumed: u64,
+    advertised: u64,
+    since_ack: u32,
+    ack_due: Option<Instant>,
+    last_ack: Option<Instant>,
+    last_activity: Option<Instant>,
+}
+
+impl RecvStream {
+    /// A stream granting `window` bytes of credit beyond what the application consumed.
+    pub fn new(mode: StreamMode, window: u64) -> Self {
+        RecvStream {
+            mode,
+            window,
+            next: 1,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            consumed: 0,
+            advertised: window,
+            since_ack: 0,
+            ack_due: None,
+            last_ack: None,
+            last_activity: None,
+        }
+    }
+
+    /// The stream's mode.
+    pub fn mode(&self) -> StreamMode {
+        self.mode
+    }
+
+    /// The next sequence a reliable stream will deliver.
+    pub fn next_expected(&self) -> u64 {
+        self.next
+    }
+
+    /// Takes a frame with `sequence`; calls `deliver` for every frame now deliverable, in
+    /// order (fire and forget: this one, at once). `ack_every` and `ack_delay` set when the
+    /// ack is due: at once if the frame arrived out of order or was a duplicate, after
+    /// `ack_every` in-order frames, or `ack_delay` after the first unacked one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_frame(
+        &mut self,
+        now: Instant,
+        sequence: u64,
+        frame: Vec<u8>,
+        count: u16,
+        ack_every: u32,
+        ack_delay: Duration,
+        mut deliver: impl FnMut(u64, Vec<u8>, u16),
+    ) -> Arrival {
+        if self.mode == StreamMode::FireAndForget {
+            deliver(sequence, frame, count);
+            return Arrival::Accepted;
+        }
+        self.last_activity = Some(now);
+        if sequence < self.next || self.pending.contains_key(&sequence) {
+            self.ack_due = Some(now);
+            return Arrival::Duplicate;
+        }
+        let in_order = sequence == self.next;
+        if !in_order && self.pending_bytes + frame.len() as u64 > self.window.saturating_mul(2) {
+            self.ack_due = Some(now);
+            return Arrival::Overflow;
+        }
+        if in_order {
+            deliver(sequence, frame, count);
+            self.next += 1;
+            while let Some(entry) = self.pending.first_entry() {
+                if *entry.key() != self.next {
+                    break;
+                }
+                let (f, c) = entry.remove();
+                self.pending_bytes -= f.len() as u64;
+                deliver(self.next, f, c);
+                self.next += 1;
+            }
+        } else {
+            self.pending_bytes += frame.len() as u64;
+            self.pending.insert(sequence, (frame, count));
+        }
+        self.since_ack += 1;
+        if !in_order || !self.pending.is_empty() || self.since_ack >= ack_every {
+            self.ack_due = Some(now);
+        } else if self.ack_due.is_none() {
+            self.ack_due = Some(now + ack_delay);
+        }
+        Arrival::Accepted
+    }
+
+    /// Records that the application took `bytes` of delivered frames; schedules an ack when
+    /// a quarter of the window has opened since the last advertised limit.
+    pub fn on_consumed(&mut self, now: Instant, bytes: u64) {
+        self.consumed += bytes;
+        self.last_activity = Some(now);
+        if self.consumed + self.window >= self.advertised + self.window / 4
+            && self.ack_due.is_none()
+        {
+            self.ack_due = Some(now);
+        }
+    }
+
+    /// When an ack should be sent: when one is due, or every `refresh` while the stream was
+    /// active within `linger` (so a lost credit update cannot stall the sender).
+    pub fn poll_ack(&self, refresh: Duration, linger: Duration) -> Option<Instant> {
+        if self.mode != StreamMode::Reliable {
+            return None;
+        }
+        if let Some(t) = self.ack_due {
+            return Some(t);
+        }
+        let (last_ack, active) = (self.last_ack?, self.last_activity?);
+        let refresh_at = last_ack + refresh;
+        (refresh_at <= active + linger).then_some(refresh_at)
+    }
+
+    /// Builds the ack to send now and resets the ack timers.
+    pub fn make_ack(&mut self, now: Instant) -> Ack {
+        let mut nacks = Vec::new();
+        let mut expect = self.next;
+        // The ack may name only so many gaps: it then reports as `highest` the last sequence
+        // before the first gap it could not name, so the sender never takes a gap for data.
+        let mut highest = self.next - 1;
+        for &seq in self.pending.keys() {
+            if seq > expect {
+                if nacks.len() == MAX_NACK_RANGES {
+                    break;
+                }
+                let len = u32::try_from(seq - expect).unwrap_or(u32::MAX);
+                nacks.push((expect, len));
+            }
+            highest = seq;
+            expect = seq + 1;
+        }
+        let limit = self.consumed + self.window;
+        self.advertised = limit;
+        self.since_ack = 0;
+        self.ack_due = None;
+        self.last_ack = Some(now);
+        Ack {
+            cumulative: self.next - 1,
+            highest,
+            credit_limit: limit,
+            nacks,
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The sending half of a stream: batching into frames, sequence numbers, unacked frames,
+//! retransmission decisions and credit.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::{Ack, StreamError, StreamMode};
+use crate::mesh::wire::EVENT_PREFIX_LEN;
+
+/// A closed frame waiting to be sealed and sent for the first time.
+#[derive(Debug)]
+pub struct ReadyFrame {
+    /// Its sequence number (from 1).
+    pub sequence: u64,
+    /// The event frame bytes.
+    pub frame: Vec<u8>,
+    /// Events in it.
+    pub count: u16,
+}
+
+#[derive(Debug)]
+struct Unacked {
+    frame: Vec<u8>,
+    count: u16,
+    last_sent: Instant,
+}
+
+/// Sending state of one stream.
+#[derive(Debug)]
+pub struct SendStream {
+    mode: StreamMode,
+    max_frame: usize,
+    next_seq: u64,
+    building: Vec<u8>,
+    building_count: u16,
+    ready: VecDeque<ReadyFrame>,
+    unacked: BTreeMap<u64, Unacked>,
+    /// Frame bytes closed so far (reliable credit accounting).
+    committed: u64,
+    credit_limit: u64,
+    free: Vec<Vec<u8>>,
+}
+
+impl SendStream {
+    /// A stream whose frames hold at most `max_frame` bytes and whose initial credit is
+    /// `initial_credit` bytes (reliable only).
+    pub fn new(mode: StreamMode, max_frame: usize, initial_credit: u64) -> Self {
+        SendStream {
+            mode,
+            max_frame: max_frame.max(EVENT_PREFIX_LEN + 1),
+            next_seq: 1,
+            building: Vec::new(),
+            building_count: 0,
+            ready: VecDeque::new(),
+            unacked: BTreeMap::new(),
+            committed: 0,
+            credit_limit: initial_credit,
+            free: Vec::new(),
+        }
+    }
+
+    /// The stream's mode.
+    pub fn mode(&self) -> StreamMode {
+        self.mode
+    }
+
+    /// Frames sent but not yet acknowledged (reliable).
+    pub fn unacked(&self) -> usize {
+        self.unacked.len()
+    }
+
+    /// Whether anything is buffered, ready or unacknowledged.
+    pub fn is_idle(&self) -> bool {
+        self.building.is_empty() && self.ready.is_empty() && self.unacked.is_empty()
+    }
+
+    /// The receiver's credit limit as last learned.
+    pub fn credit_limit(&self) -> u64 {
+        self.credit_limit
+    }
+
+    /// Bytes of credit left for new events (reliable; `u64::MAX` for fire and forget).
+    pub fn credit_available(&self) -> u64 {
+        match self.mode {
+            StreamMode::FireAndForget => u64::MAX,
+            StreamMode::Reliable => self
+                .credit_limit
+                .saturating_sub(self.committed + self.building.len() as u64),
+        }
+    }
+
+    /// Appends one event to the frame being built, closing it first if the event does not fit.
+    /// Refuses with `Backpressure` (reliable, no credit) or `EventTooLarge`; nothing is queued
+    /// on error.
+    pub fn push(&mut self, event: &[u8]) -> Result<(), StreamError> {
+        let need = EVENT_PREFIX_LEN + event.len();
+        if need > self.max_frame || event.len() > usize::from(u16::MAX) {
+            return Err(StreamError::EventTooLarge {
+                len: event.len(),
+                max: self.max_frame - EVENT_PREFIX_LEN,
+            });
+        }
+        if self.mode == StreamMode::Reliable {
+            let in_flight = self.committed + self.building.len() as u64;
+            let available = self.credit_limit.saturating_sub(in_flight);
+            if need as u64 > available {
+                return Err(StreamError::Backpressure {
+                    in_flight,
+                    available,
+                });
+            }
+        }
+        if self.building.len() + need > self.max_frame || self.building_count == u16::MAX {
+            self.close();
+        }
+        if self.building.capacity() == 0 {
+            self.building = self.free.pop().unwrap_or_default();
+            self.building.reserve(self.max_frame);
+        }
+        // `need` fits a u16 length prefix: checked above.
+        self.building
+            .extend_from_slice(&(event.len() as u16).to_le_bytes());
+        self.building.extend_from_slice(event);
+        self.building_count += 1;
+        Ok(())
+    }
+
+    /// Closes the frame being built (if any) so it is sent on the next poll.
+    pub fn close(&mut self) {
+        if self.building_count == 0 {
+            return;
+        }
+        let frame = std::mem::take(&mut self.building);
+        self.committed += frame.len() as u64;
+        self.ready.push_back(ReadyFrame {
+            sequence: self.next_seq,
+            frame,
+            count: self.building_count,
+        });
+        self.next_seq += 1;
+        self.building_count = 0;
+    }
+
+    /// Whether a closed frame waits to be sent.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Takes the next closed frame to send for the first time.
+    pub fn pop_ready(&mut self) -> Option<ReadyFrame> {
+        self.ready.pop_front()
+    }
+
+    /// Hands a frame back after it was sent: reliable streams keep it until acked; fire and
+    /// forget recycles its buffer.
+    pub fn sent(&mut self, frame: ReadyFrame, now: Instant) {
+        match self.mode {
+            StreamMode::Reliable => {
+                self.unacked.insert(
+                    frame.sequence,
+                    Unacked {
+                        frame: frame.frame,
+                        count: frame.count,
+                        last_sent: now,
+                    },
+                );
+            }
+            StreamMode::FireAndForget => self.recycle(frame.frame),
+        }
+    }
+
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.free.len() < 8 {
+            buf.clear();
+            self.free.push(buf);
+        }
+    }
+
+    /// An unacked frame's bytes and event count, for retransmission.
+    pub fn unacked_frame(&self, sequence: u64) -> Option<(&[u8], u16)> {
+        self.unacked
+            .get(&sequence)
+            .map(|u| (u.frame.as_slice(), u.count))
+    }
+
+    /// Records that `sequence` was just retransmitted.
+    pub fn mark_resent(&mut self, sequence: u64, now: Instant) {
+        if let Some(u) = self.unacked.get_mut(&sequence) {
+            u.last_sent = now;
+        }
+    }
+
+    /// Applies an ack: frees acknowledged frames, raises the credit limit, and appends to
+    /// `resend` the NACKed sequences not sent within `guard`.
+    pub fn on_ack(&mut self, ack: &Ack, now: Instant, guard: Duration, resend: &mut Vec<u64>) {
+        self.credit_limit = self.credit_limit.max(ack.credit_limit);
+        // Everything <= cumulative is received.
+        while let Some(entry) = self.unacked.first_entry() {
+            if *entry.key() > ack.cumulative {
+                break;
+            }
+            let u = entry.remove();
+            self.recycle(u.frame);
+        }
+        // In (cumulative, highest]: received unless inside a NACK range.
+        if ack.highest <= ack.cumulative {
+            return;
+        }
+        let mut received = Vec::new();
+        let mut nacks = ack.nacks.iter().peekable();
+        for (&seq, u) in self.unacked.range(ack.cumulative + 1..=ack.highest) {
+            while nacks
+                .peek()
+                .is_some_and(|&&(s, l)| s.saturating_add(u64::from(l)) <= seq)
+            {
+                nacks.next();
+            }
+            let missing = nacks.peek().is_some_and(|&&(s, _)| s <= seq);
+            if !missing {
+                received.push(seq);
+            } else if now.saturating_duration_since(u.last_sent) >= guard {
+                resend.push(seq);
+            }
+        }
+        for seq in received {
+            if let Some(u) = self.unacked.remove(&seq) {
+                self.recycle(u.frame);
+            }
+        }
+    }
+
+    /// Appends to `resend` the unacked sequences last sent at least `rto` ago.
+    pub fn due(&self, now: Instant, rto: Duration, resend: &mut Vec<u64>) {
+        for (&seq, u) in &self.unacked {
+            if now.saturating_duration_since(u.last_sent) >= rto {
+                resend.push(seq);
+            }
+        }
+    }
+
+    /// When the oldest unacked frame's retransmit timer fires.
+    pub fn poll_timeout(&self, rto: Duration) -> Option<Instant> {
+        self.unacked
+            .values()
+            .map(|u| u.last_sent)
+            .min()
+            .map(|t| t + rto)
+    }
+}
