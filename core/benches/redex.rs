@@ -186,11 +186,52 @@ fn tasks(c: &mut Criterion) {
     });
 }
 
+/// The positional filter criterion was given (e.g. `cargo bench --bench redex -- tail`), if
+/// any: the directly measured parts run only when their name contains it.
+fn filter() -> Option<String> {
+    const TAKES_VALUE: &[&str] = &[
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--profile-time",
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--noise-threshold",
+        "--significance-level",
+        "--confidence-level",
+        "--nresamples",
+        "--output-format",
+        "--color",
+        "--plotting-backend",
+        "--format",
+    ];
+    let mut args = std::env::args().skip(1);
+    let mut found = None;
+    while let Some(a) = args.next() {
+        if TAKES_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            found = Some(a);
+        }
+    }
+    found
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
+    let f = filter();
+    let wanted = |name: &str| f.as_deref().is_none_or(|f| name.contains(f));
     appends(&mut c);
-    tail_latency();
-    group_commit();
-    tasks(&mut c);
+    if wanted("redex_tail_latency") {
+        tail_latency();
+    }
+    if wanted("redex_group_commit") {
+        group_commit();
+    }
+    if wanted("cortex_tasks") {
+        tasks(&mut c);
+    }
     c.final_summary();
 }

@@ -149,6 +149,46 @@ fn tail_as_stream_wakes_on_append() {
     assert_eq!(got, (0..100).collect::<Vec<_>>());
 }
 
+/// Ping-pong of single appends with varying pauses, so the tail is caught spinning, parking
+/// and parked: appenders only notify while a tail is parked, and no wake-up may be lost
+/// (a lost one shows up as an ack timeout).
+fn ping_pong(stream: bool) {
+    let f = heap();
+    let mut tail = f.tail(0);
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel::<u64>();
+    let rounds = 200u64;
+    let h = std::thread::spawn(move || {
+        for _ in 0..rounds {
+            let e = if stream {
+                futures::executor::block_on(tail.next()).unwrap().unwrap()
+            } else {
+                tail.next_blocking().unwrap().unwrap()
+            };
+            ack_tx.send(e.seq).unwrap();
+        }
+    });
+    let pauses = [0u64, 10, 100, 1_000, 5_000];
+    for i in 0..rounds {
+        std::thread::sleep(Duration::from_micros(pauses[i as usize % pauses.len()]));
+        assert_eq!(f.append(&i.to_le_bytes()).unwrap(), i);
+        let got = ack_rx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("round {i}: tail was not woken"));
+        assert_eq!(got, i);
+    }
+    h.join().unwrap();
+}
+
+#[test]
+fn parked_blocking_tail_is_woken_by_each_append() {
+    ping_pong(false);
+}
+
+#[test]
+fn parked_stream_tail_is_woken_by_each_append() {
+    ping_pong(true);
+}
+
 #[test]
 fn retention_by_count_bytes_and_age_on_heap() {
     let by_count = RedexFile::open(

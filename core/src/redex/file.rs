@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use event_listener::{Event, Listener};
 use parking_lot::{Mutex, MutexGuard};
 
+use super::clock::coarse_now_ns;
 use super::config::RedexFileConfig;
 use super::disk::{self, DiskSegment, RecoveryReport};
 use super::error::RedexError;
@@ -32,7 +33,8 @@ pub fn now_ns() -> u64 {
 pub struct RedexEvent {
     /// Sequence number.
     pub seq: u64,
-    /// Wall-clock append time, nanoseconds since the Unix epoch.
+    /// Wall-clock append time, nanoseconds since the Unix epoch, from the coarse clock
+    /// ([`super::coarse_now_ns`]; resolution [`super::coarse_resolution_ns`]).
     pub ts_ns: u64,
     /// The payload bytes.
     pub payload: Vec<u8>,
@@ -124,7 +126,12 @@ pub(crate) struct Core {
     name: String,
     config: RedexFileConfig,
     pub(crate) state: Mutex<State>,
+    /// Notified after appends, but only while `waiters > 0` (see [`Core::after_append`]).
     pub(crate) appended: Event,
+    /// Tails currently registered on `appended` (see `tail::Parked`). Incremented only while
+    /// holding `state`; read by appenders under `state`.
+    pub(crate) waiters: AtomicUsize,
+    /// `next_seq`, published after every append.
     pub(crate) published: AtomicU64,
     pub(crate) closed: AtomicBool,
     sync: SyncCtl,
@@ -172,7 +179,23 @@ impl std::fmt::Debug for RedexFile {
 pub struct OrderedAppender<'a> {
     core: &'a Core,
     st: MutexGuard<'a, State>,
-    want_sync: bool,
+    after: AfterAppend,
+}
+
+/// What an append must do once the file lock is released.
+#[derive(Debug, Clone, Copy, Default)]
+struct AfterAppend {
+    /// A fsync-policy threshold was crossed: request a sync.
+    sync: bool,
+    /// A tail is parked: wake it.
+    wake: bool,
+}
+
+impl AfterAppend {
+    fn merge(&mut self, o: AfterAppend) {
+        self.sync |= o.sync;
+        self.wake |= o.wake;
+    }
 }
 
 impl std::fmt::Debug for OrderedAppender<'_> {
@@ -184,10 +207,10 @@ impl std::fmt::Debug for OrderedAppender<'_> {
 impl OrderedAppender<'_> {
     /// Appends one payload; returns its seq.
     pub fn append(&mut self, payload: &[u8]) -> Result<u64, RedexError> {
-        let (seq, s) = self
+        let (seq, a) = self
             .core
-            .append_locked(&mut self.st, &[payload], now_ns())?;
-        self.want_sync |= s;
+            .append_locked(&mut self.st, &[payload], coarse_now_ns())?;
+        self.after.merge(a);
         Ok(seq)
     }
 
@@ -199,8 +222,10 @@ impl OrderedAppender<'_> {
         if payloads.is_empty() {
             return Ok(None);
         }
-        let (seq, s) = self.core.append_locked(&mut self.st, payloads, now_ns())?;
-        self.want_sync |= s;
+        let (seq, a) = self
+            .core
+            .append_locked(&mut self.st, payloads, coarse_now_ns())?;
+        self.after.merge(a);
         Ok(Some(seq))
     }
 
@@ -212,7 +237,7 @@ impl OrderedAppender<'_> {
 
 impl Drop for OrderedAppender<'_> {
     fn drop(&mut self) {
-        self.core.after_append(self.want_sync);
+        self.core.after_append(self.after);
     }
 }
 
@@ -232,13 +257,13 @@ impl Core {
     }
 
     /// Appends `payloads` with contiguous seqs (all or nothing); returns the first seq and
-    /// whether a sync should be requested.
+    /// what to do after the lock is released.
     fn append_locked<P: AsRef<[u8]>>(
         &self,
         st: &mut State,
         payloads: &[P],
         now: u64,
-    ) -> Result<(u64, bool), RedexError> {
+    ) -> Result<(u64, AfterAppend), RedexError> {
         self.check_open(st)?;
         let max = u64::from(self.config.max_payload_bytes);
         let mut heap_bytes = 0u64;
@@ -314,7 +339,7 @@ impl Core {
         store.bytes += bytes;
         st.next_seq += n as u64;
         self.published.store(st.next_seq, Ordering::Release);
-        let want_sync = if st.disk.is_some() {
+        let sync = if st.disk.is_some() {
             st.unsynced_n += n as u64;
             st.unsynced_bytes += bytes + (n * (ENTRY_LEN + 8)) as u64;
             match self.config.fsync {
@@ -327,15 +352,27 @@ impl Core {
         } else {
             false
         };
-        Ok((first, want_sync))
+        // Read under the lock: see `after_append`.
+        let wake = self.waiters.load(Ordering::Relaxed) > 0;
+        Ok((first, AfterAppend { sync, wake }))
     }
 
+    /// Requests a sync if a policy threshold was crossed and wakes parked tails, if any.
+    ///
+    /// Waking costs a lock inside the notifier, so it is skipped when no tail was parked when
+    /// the append committed. This cannot lose a wake-up: a tail registers its listener, then
+    /// increments `waiters` while holding the file lock, then re-reads `published`; an append
+    /// reads `waiters` while holding the same lock, after advancing `next_seq`. Whichever
+    /// critical section comes first, either the tail sees the new seq or the append sees the
+    /// tail counted (its listener registered before) and notifies.
     #[inline]
-    fn after_append(&self, want_sync: bool) {
-        if want_sync {
+    fn after_append(&self, after: AfterAppend) {
+        if after.sync {
             self.sync.request();
         }
-        self.appended.notify(usize::MAX);
+        if after.wake {
+            self.appended.notify(usize::MAX);
+        }
     }
 
     /// Starts a new active segment at `next_seq`.
@@ -488,7 +525,7 @@ impl RedexFile {
         config: RedexFileConfig,
     ) -> Result<RedexFile, RedexError> {
         config.validate()?;
-        let now = now_ns();
+        let now = coarse_now_ns();
         let mut recovery = RecoveryReport::default();
         let (store, disk) = match dir {
             None => (Store::new(MemSegment::new(0, None)), None),
@@ -539,6 +576,7 @@ impl RedexFile {
                 evicted: 0,
             }),
             appended: Event::new(),
+            waiters: AtomicUsize::new(0),
             published: AtomicU64::new(next_seq),
             closed: AtomicBool::new(false),
             sync: SyncCtl::new(if persistent { next_seq } else { 0 }),
@@ -579,7 +617,7 @@ impl RedexFile {
     /// in its index record.
     pub fn append(&self, payload: &[u8]) -> Result<u64, RedexError> {
         let core = self.core();
-        let now = now_ns();
+        let now = coarse_now_ns();
         let (seq, s) = {
             let mut st = core.state.lock();
             core.append_locked(&mut st, &[payload], now)?
@@ -600,7 +638,7 @@ impl RedexFile {
             return Ok(None);
         }
         let core = self.core();
-        let now = now_ns();
+        let now = coarse_now_ns();
         let (seq, s) = {
             let mut st = core.state.lock();
             core.append_locked(&mut st, payloads, now)?
@@ -614,7 +652,7 @@ impl RedexFile {
         OrderedAppender {
             core: self.core(),
             st: self.core().state.lock(),
-            want_sync: false,
+            after: AfterAppend::default(),
         }
     }
 
@@ -663,7 +701,7 @@ impl RedexFile {
     /// Evicts entries that violate the retention limits; deletes emptied segment files.
     pub fn sweep_retention(&self) -> Result<SweepReport, RedexError> {
         let mut st = self.core().state.lock();
-        self.core().sweep_locked(&mut st, now_ns())
+        self.core().sweep_locked(&mut st, coarse_now_ns())
     }
 
     /// Writes buffered bytes to the OS and fsyncs them (no-op on the heap).

@@ -22,6 +22,7 @@
 //! Plain data in and out (`&[u8]`, `u64`, [`RedexEvent`]) keeps the API binding-friendly.
 
 pub mod bench;
+mod clock;
 mod config;
 pub mod disk;
 mod error;
@@ -33,6 +34,7 @@ mod sync;
 mod tail;
 mod typed;
 
+pub use clock::{coarse_now_ns, coarse_resolution_ns};
 pub use config::{FsyncPolicy, RedexFileConfig, Retention};
 pub use disk::RecoveryReport;
 pub use error::RedexError;

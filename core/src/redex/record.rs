@@ -92,10 +92,16 @@ impl IndexRecord {
     }
 
     /// The checksum over this record's fields and `payload` (empty for inline records).
+    #[inline]
     pub fn compute_checksum(&self, payload: &[u8]) -> u32 {
-        let b = self.encode();
+        // `record[0..16]` built from two whole u64 words (not via `encode`, whose separate u32
+        // stores would defeat store-to-load forwarding when xxh3 reads them back as a u64).
+        let loc = u64::from(self.offset) | (u64::from(self.len) << 32);
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&self.seq.to_le_bytes());
+        key[8..].copy_from_slice(&loc.to_le_bytes());
         let flags = u64::from((self.flags_checksum & FLAGS_MASK) >> 28);
-        let seed = xxh3_64(&b[..16]) ^ flags;
+        let seed = xxh3_64(&key) ^ flags;
         (xxh3_64_with_seed(payload, seed) as u32) & CHECKSUM_MASK
     }
 

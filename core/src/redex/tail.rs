@@ -8,7 +8,8 @@
 //! yields one [`RedexError::Lagged`] and continues at the oldest retained entry. When the
 //! file is closed the tail yields the entries already written, then one
 //! [`RedexError::Closed`], then ends. No runtime is needed: the stream wakes through
-//! `event-listener`.
+//! `event-listener`. A tail that parks is counted in the file's `waiters` (see [`Parked`]);
+//! appenders skip the wake-up entirely while nobody is parked.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -32,15 +33,54 @@ pub struct RedexTail {
     core: Arc<Core>,
     next: u64,
     buf: VecDeque<RedexEvent>,
-    listener: Option<EventListener>,
+    listener: Option<Parked>,
     done: bool,
 }
 
-impl std::fmt::Debug for RedexTail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedexTail")
-            .field("next", &self.next)
-            .finish_non_exhaustive()
+/// A listener registered on the file's append notifier and counted in `Core::waiters` for as
+/// long as it lives, so appenders know someone must be woken.
+///
+/// Order matters: the listener is registered first, then `waiters` is incremented under the
+/// file lock; only then may the caller re-check `published` and park. See
+/// `Core::after_append`. Decrementing needs no lock (a stale count only costs a spurious
+/// notification).
+struct Parked {
+    listener: EventListener,
+    _counted: Counted,
+}
+
+/// One unit of `Core::waiters`, given back on drop.
+struct Counted(Arc<Core>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Parked {
+    fn new(core: &Arc<Core>) -> Parked {
+        let listener = core.appended.listen();
+        {
+            let _st = core.state.lock();
+            core.waiters.fetch_add(1, Ordering::Relaxed);
+        }
+        Parked {
+            listener,
+            _counted: Counted(core.clone()),
+        }
+    }
+
+    /// Blocks until notified or `deadline`; returns whether it was notified.
+    fn wait(self, deadline: Option<Instant>) -> bool {
+        let Parked { listener, _counted } = self;
+        match deadline {
+            Some(d) => listener.wait_deadline(d).is_some(),
+            None => {
+                listener.wait();
+                true
+            }
+        }
     }
 }
 
@@ -138,17 +178,12 @@ impl RedexTail {
                 }
                 continue;
             }
-            let l = self.core.appended.listen();
+            let parked = Parked::new(&self.core);
             if self.has_new() {
                 continue;
             }
-            match deadline {
-                Some(d) => {
-                    if l.wait_deadline(d).is_none() && Instant::now() >= d {
-                        return Ok(None);
-                    }
-                }
-                None => l.wait(),
+            if !parked.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
             }
         }
     }
@@ -204,10 +239,10 @@ impl Stream for RedexTail {
             }
             match this.listener.as_mut() {
                 None => {
-                    this.listener = Some(this.core.appended.listen());
+                    this.listener = Some(Parked::new(&this.core));
                     // Re-check after registering so no notification is missed.
                 }
-                Some(l) => match Pin::new(l).poll(cx) {
+                Some(p) => match Pin::new(&mut p.listener).poll(cx) {
                     Poll::Ready(()) => this.listener = None,
                     Poll::Pending => {
                         if this.has_new() {
