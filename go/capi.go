@@ -4,6 +4,20 @@ package net
 // and, when it fails, copies net_last_error() (and the config key) with strdup in the same
 // call: net_last_error is per OS thread and a goroutine may move between threads between two
 // cgo calls, so reading it in a second call could return another call's message.
+//
+// The ingest helpers are the hot path: one cgo call, no Go allocation, no copy on the Go side.
+// They return their result by value (ng_ingest_res) instead of writing through Go pointers,
+// so the only Go pointer crossing the boundary is the event's data, which cgo checks once.
+// cgo pointer rules this relies on (https://pkg.go.dev/cmd/cgo#hdr-Passing_pointers):
+//   - a Go pointer may be passed to C if the memory it points to holds no Go pointers: string
+//     and []byte data are plain bytes, so unsafe.Pointer(unsafe.StringData(s)) qualifies;
+//   - C must not keep the pointer after the call returns: libnet copies the event before
+//     returning and never stores the address (documented in net.h for net_ingest_raw);
+//   - the memory must stay alive during the call: the string is an argument of the calling
+//     Go function, so it is live until the call returns (runtime.KeepAlive documents it);
+//   - `#cgo noescape` promises the pointer does not escape through C, so a []byte passed
+//     to IngestBytes need not be moved to the heap; `#cgo nocallback` promises C never calls
+//     back into Go, which lets the runtime skip the callback bookkeeping.
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../include
@@ -34,12 +48,32 @@ static int32_t ng_fail(int32_t rc, ng_err *err) {
 static int32_t ng_init(const char *cfg, net_bus **out, ng_err *err) {
 	return ng_fail(net_init(cfg, out), err);
 }
-static int32_t ng_ingest_raw(net_bus *b, const uint8_t *p, size_t n, net_receipt *r, ng_err *err) {
-	return ng_fail(net_ingest_raw(b, p, n, r), err);
+// The result of one ingest, returned by value: no Go pointer is written by C.
+typedef struct ng_ingest_res {
+	uint64_t seq;
+	char *msg;
+	char *key;
+	int32_t rc;
+	uint16_t shard;
+} ng_ingest_res;
+
+static ng_ingest_res ng_ingest_done(int32_t rc, net_receipt r) {
+	ng_ingest_res res = {r.seq, NULL, NULL, rc, r.shard};
+	if (rc < 0) {
+		res.msg = strdup(net_last_error());
+		res.key = strdup(net_last_error_key());
+	}
+	return res;
 }
-static int32_t ng_ingest_key(net_bus *b, const uint8_t *p, size_t n, const uint8_t *k, size_t kn,
-                             net_receipt *r, ng_err *err) {
-	return ng_fail(net_ingest_with_key(b, p, n, k, kn, r), err);
+static ng_ingest_res ng_ingest_raw(net_bus *b, const void *p, size_t n) {
+	net_receipt r = {0, 0};
+	int32_t rc = net_ingest_raw(b, (const uint8_t *)p, n, &r);
+	return ng_ingest_done(rc, r);
+}
+static ng_ingest_res ng_ingest_key(net_bus *b, const void *p, size_t n, const void *k, size_t kn) {
+	net_receipt r = {0, 0};
+	int32_t rc = net_ingest_with_key(b, (const uint8_t *)p, n, (const uint8_t *)k, kn, &r);
+	return ng_ingest_done(rc, r);
 }
 static int32_t ng_ingest_packed(net_bus *b, const uint8_t *p, const size_t *lens, size_t count,
                                 net_outcome *out, ng_err *err) {
@@ -159,33 +193,34 @@ func cNormalize(config string) (string, error) {
 	return takeString(out), nil
 }
 
-// bytesPtr is the address of s's bytes for C (possibly nil when s is empty; libnet accepts
+// dataPtr is the address of s's bytes for C (possibly nil when s is empty; libnet accepts
 // NULL with length 0). C reads the bytes during the call only and never keeps the pointer.
-func bytesPtr(s string) *C.uint8_t {
-	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s)))
+func dataPtr(s string) unsafe.Pointer {
+	return unsafe.Pointer(unsafe.StringData(s))
+}
+
+// ingestResult turns a by-value ingest result into a Receipt or an *Error.
+func ingestResult(res C.ng_ingest_res) (Receipt, error) {
+	if res.rc != 0 {
+		return Receipt{}, takeErr(res.rc, &C.ng_err{msg: res.msg, key: res.key})
+	}
+	return Receipt{Shard: uint16(res.shard), Seq: uint64(res.seq)}, nil
 }
 
 func (b *Bus) cIngestRaw(event string) (Receipt, error) {
-	var r C.net_receipt
-	var e C.ng_err
-	rc := C.ng_ingest_raw(b.h, bytesPtr(event), C.size_t(len(event)), &r, &e)
+	res := C.ng_ingest_raw(b.h, dataPtr(event), C.size_t(len(event)))
 	runtime.KeepAlive(b)
-	if rc != 0 {
-		return Receipt{}, takeErr(rc, &e)
-	}
-	return Receipt{Shard: uint16(r.shard), Seq: uint64(r.seq)}, nil
+	runtime.KeepAlive(event)
+	return ingestResult(res)
 }
 
 func (b *Bus) cIngestKey(event, key string) (Receipt, error) {
-	var r C.net_receipt
-	var e C.ng_err
-	rc := C.ng_ingest_key(b.h, bytesPtr(event), C.size_t(len(event)), bytesPtr(key),
-		C.size_t(len(key)), &r, &e)
+	res := C.ng_ingest_key(b.h, dataPtr(event), C.size_t(len(event)), dataPtr(key),
+		C.size_t(len(key)))
 	runtime.KeepAlive(b)
-	if rc != 0 {
-		return Receipt{}, takeErr(rc, &e)
-	}
-	return Receipt{Shard: uint16(r.shard), Seq: uint64(r.seq)}, nil
+	runtime.KeepAlive(event)
+	runtime.KeepAlive(key)
+	return ingestResult(res)
 }
 
 // cIngestPacked ingests the events packed in s.buf (lengths in s.lens) and fills s.outs.
