@@ -2,14 +2,15 @@
 //!
 //! Subcommands: `net demo` (a bus with producers, a filtered subscriber and a poller, printing
 //! what happened and how fast), `net bench` (the standard workloads of
-//! BENCHMARKS.md, as a table or as one JSON object with `--json`) and `net log` (append to,
-//! read and tail a RedEX log).
+//! BENCHMARKS.md, as a table or as one JSON object with `--json`), `net log` (append to,
+//! read and tail a RedEX log) and `net keygen` (a node identity key file).
 //! Exit status: 0 on success, 1 when a run failed or an accepted event went missing, 2 on bad
 //! command-line arguments (clap's usage error).
 
 mod bench;
 mod demo;
 mod failure;
+mod keygen;
 mod latency;
 mod log;
 mod machine;
@@ -36,6 +37,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Append to, read or tail a RedEX log on disk (`--dir D --channel C`).
     Log(log::LogArgs),
+    /// Create a node identity key file (mode 0600), or show the public side of one.
+    Keygen(keygen::KeygenArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Log(args) => log::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,11 +10,14 @@
 //!
 //! Promises: deterministic from the seed; verification uses ed25519 strict verification and
 //! returns typed errors for malformed keys or signatures; secrets are zeroized on drop and never
-//! printed by `Debug`. Not here yet: permission tokens and delegation chains (a later step).
+//! printed by `Debug`; key files (`Identity::save` / `Identity::load`, see [`KeyFileError`]) are
+//! mode `0600`. Not here yet: permission tokens and delegation chains (a later step).
 
 mod card;
+mod keyfile;
 
 pub use card::{CARD_LEN, NodeCard, STATIC_KEY_CONTEXT};
+pub use keyfile::{KEY_FILE_TAG, KeyFileError, hex};
 
 use std::fmt;
 
