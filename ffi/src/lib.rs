@@ -15,8 +15,9 @@
 //!
 //! Layout: `status` (codes and the ABI version), `last_error` (per-thread error and the
 //! `guard` wrapper every export uses), `types` (`#[repr(C)]` structs), `registry` (live handles
-//! and allocations), `request` (the poll / subscribe request JSON), then one module per group
-//! of exports: `bus`, `config`, `ingest`, `poll`, `subscribe`, `strings`.
+//! and allocations), then one module per group of exports: `bus`, `config`, `ingest`, `poll`,
+//! `subscribe`, `strings`. Request and option JSON is parsed by the engine
+//! (`net::bus::request`), so every binding accepts and rejects the same texts.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 #![allow(non_camel_case_types)]
@@ -27,7 +28,6 @@ mod ingest;
 mod last_error;
 mod poll;
 mod registry;
-mod request;
 mod status;
 mod strings;
 mod subscribe;
@@ -40,7 +40,6 @@ pub use ingest::{
 };
 pub use last_error::{net_last_error, net_last_error_code, net_last_error_key};
 pub use poll::{net_poll, net_poll_ex, net_poll_page_free};
-pub use request::{poll_request, subscribe_options};
 pub use status::*;
 pub use strings::net_string_free;
 pub use subscribe::{

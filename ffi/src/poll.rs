@@ -1,17 +1,17 @@
 //! Poll: the JSON form (`net_poll`) and the structured form (`net_poll_ex`, `net_poll_page`).
 //!
-//! Both take the same request JSON (see the `request` module), so limit, cursor, filter and
+//! Both take the same request JSON, parsed by the engine (`net::bus::request`), so limit, cursor, filter and
 //! ordering are honoured identically; only the shape of the result differs.
 
 use std::ffi::{CString, c_char};
 use std::fmt::Write as _;
 
+use net::bus::request::parse_poll_request;
 use net::{Error, PollResult, StoredEvent};
 
 use crate::bus::{BUSES, require_out};
 use crate::last_error::{c_string_lossy, guard};
 use crate::registry::Allocations;
-use crate::request::poll_request;
 use crate::strings::{borrow_text, write_string};
 use crate::types::{net_bus, net_event, net_poll_page};
 
@@ -39,7 +39,7 @@ unsafe fn run_poll(bus: *mut net_bus, request_json: *const c_char) -> Result<Pol
         // SAFETY: non-NULL and NUL-terminated per the caller's contract.
         Some(unsafe { borrow_text(request_json, "request_json") }?)
     };
-    handle.bus.poll(&poll_request(text)?)
+    handle.bus.poll(&parse_poll_request(text)?)
 }
 
 /// The JSON text of a poll result; event payloads are embedded verbatim, never re-serialized.

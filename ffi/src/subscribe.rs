@@ -9,11 +9,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use net::SubscriptionItem;
+use net::bus::request::parse_subscribe_options;
 
 use crate::bus::{BUSES, require_out};
 use crate::last_error::{guard, guard_status};
 use crate::registry::Handles;
-use crate::request::subscribe_options;
 use crate::status::{NET_ENDED, NET_LAGGED, NET_OK};
 use crate::strings::{borrow_text, write_string};
 use crate::types::{SubscriptionState, net_bus, net_event, net_subscription};
@@ -47,7 +47,7 @@ pub unsafe extern "C" fn net_subscribe(
             // SAFETY: non-NULL and NUL-terminated per the caller's contract.
             Some(unsafe { borrow_text(options_json, "options_json") }?)
         };
-        let sub = handle.bus.subscribe(subscribe_options(text)?)?;
+        let sub = handle.bus.subscribe(parse_subscribe_options(text)?)?;
         let ptr = SUBSCRIPTIONS.insert(net_subscription {
             state: Mutex::new(SubscriptionState { sub, current: None }),
         });

@@ -155,3 +155,42 @@ fn cursor_cases() {
     }
     free(bus);
 }
+
+#[test]
+fn poll_request_cases() {
+    let f = fixture("bus/poll_request_cases.json");
+    let bus = init(None).unwrap();
+    for i in 0..5 {
+        ingest(bus, format!("{{\"t\":{i}}}").as_bytes()).unwrap();
+    }
+    flush(bus);
+    for case in f["valid"].as_array().unwrap() {
+        let input = case["input"].as_str().unwrap();
+        let want = &case["normalized"];
+        // The fixture's cursors are parser cases, not cursors of this bus.
+        if !want["cursor"].is_null() {
+            continue;
+        }
+        let page =
+            poll_json(bus, input).unwrap_or_else(|rc| panic!("{input}: {rc} {}", last_error()));
+        let got = page["events"].as_array().unwrap().len() as u64;
+        let limit = want["limit"].as_u64().unwrap();
+        // Five stored events; a filter on the fixture's paths matches none of them.
+        let expected = if want["filter"].is_null() {
+            limit.min(5)
+        } else {
+            0
+        };
+        assert_eq!(got, expected, "{input}");
+    }
+    for case in f["invalid"].as_array().unwrap() {
+        let input = case["input"].as_str().unwrap();
+        let kind = net::ErrorKind::from_name(case["engine_kind"].as_str().unwrap()).unwrap();
+        let rc = poll_json(bus, input).expect_err(input);
+        assert_eq!(rc, kind.code(), "{input}: {}", last_error());
+        if let Some(key) = case["key"].as_str() {
+            assert!(last_error().contains(key), "{input}: {}", last_error());
+        }
+    }
+    free(bus);
+}

@@ -11,6 +11,7 @@ pub mod cursor;
 mod drain;
 pub mod filter;
 mod poll;
+pub mod request;
 pub mod ring;
 mod stats;
 mod subscribe;
