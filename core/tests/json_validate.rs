@@ -12,7 +12,8 @@ fn doc() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         (-1e6f64..1e6).prop_map(Value::from),
-        "[ -~é😀\u{1}\"\\\\]{0,8}".prop_map(Value::from),
+        // Up to 24 characters: string bodies cross the validator's 8-byte scanning words.
+        "[ -~é😀\u{1}\"\\\\]{0,24}".prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 32, 5, |inner| {
         prop_oneof![
@@ -71,5 +72,87 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let _ = validate_json(&bytes);
+    }
+}
+
+/// Bytes placed at every offset of a string body by `string_scan_boundaries_agree_with_serde_json`:
+/// the bytes that stop the 8-byte scan, bytes next to them, and valid and broken UTF-8.
+const SPECIALS: &[&[u8]] = &[
+    b"\"",
+    b"\\",
+    b"\\n",
+    b"\\u00e9",
+    b"\\uD83D\\uDE00",
+    b"\\uD83D",
+    b"\x00",
+    b"\x01",
+    b"\x1f",
+    b" ",
+    b"!",
+    b"#",
+    b"[",
+    b"]",
+    b"\x7f",
+    "é".as_bytes(),
+    "😀".as_bytes(),
+    b"\x80",
+    b"\xc3",
+    b"\xff",
+    b"\xed\xa0\x80",
+];
+
+/// Every special byte sequence at every offset 0..20 of a string body of up to 24 plain bytes,
+/// as a bare string and as an object key and value: the fast paths (8 bytes at a time, the
+/// byte-by-byte tail, the deferred UTF-8 check) must accept exactly what serde_json accepts.
+#[test]
+fn string_scan_boundaries_agree_with_serde_json() {
+    let mut checked = 0;
+    for len in 0..24usize {
+        for at in 0..=len.min(20) {
+            for special in SPECIALS {
+                let mut body = vec![b'a'; len];
+                body.splice(at..at, special.iter().copied());
+                let mut docs = Vec::new();
+                let mut bare = b"\"".to_vec();
+                bare.extend_from_slice(&body);
+                bare.push(b'"');
+                let mut keyed = b"{\"".to_vec();
+                keyed.extend_from_slice(&body);
+                keyed.extend_from_slice(b"\":1,\"v\":");
+                keyed.extend_from_slice(&bare);
+                keyed.push(b'}');
+                docs.push(bare);
+                docs.push(keyed);
+                for doc in docs {
+                    let want = serde_json::from_slice::<Value>(&doc).is_ok();
+                    assert_eq!(
+                        validate_json(&doc).is_ok(),
+                        want,
+                        "{:?}",
+                        String::from_utf8_lossy(&doc)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 10_000);
+}
+
+/// Non-ASCII bytes outside strings are syntax errors, and invalid UTF-8 is rejected wherever it
+/// sits, also when the rest of the text is valid JSON.
+#[test]
+fn non_ascii_outside_strings_and_broken_utf8_are_rejected() {
+    for doc in [
+        &b"\xc3\xa9"[..],
+        b"[1,\xc3\xa9]",
+        b"{\"a\":1}\xc3\xa9",
+        b"\xef\xbb\xbf{}",
+        b"[\"ok\",\"\xe2\x82\"]",
+        b"{\"k\xff\":1}",
+        b"\"\xf0\x9f\x98\"",
+    ] {
+        assert!(validate_json(doc).is_err(), "{doc:?}");
+        assert!(serde_json::from_slice::<Value>(doc).is_err(), "{doc:?}");
     }
 }

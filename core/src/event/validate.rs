@@ -1,14 +1,21 @@
-//! `JsonValidator`: a strict, allocation-free RFC 8259 syntax check for one JSON text.
+//! `validate_json`: a strict, allocation-free RFC 8259 syntax check for one JSON text.
 //!
 //! The bus validates every event it accepts from bytes, so this sits on the ingest hot path.
-//! It never builds a value: one pass over the bytes with an explicit container stack (no
-//! recursion), a lookup table for the string fast path, and UTF-8 checked once up front.
+//! It never builds a value: one forward pass over the bytes with the index in a register, an
+//! explicit container stack packed into one `u128` (one bit per level: object or array, so no
+//! recursion and no allocation), and string bodies scanned eight bytes per step (a SWAR test for
+//! `"`, `\` and control bytes). UTF-8 is only checked when a non-ASCII byte was seen: outside
+//! strings any such byte is already a syntax error, and string bodies OR their bytes into an
+//! accumulator, so a pure-ASCII text (the common event) skips the UTF-8 pass entirely.
 //!
-//! Accepts exactly one value with optional surrounding whitespace (space, tab, LF, CR).
-//! Rejects: trailing data, control characters in strings, invalid escapes, lone UTF-16
-//! surrogates in `\u` escapes (so every accepted event also parses into a `serde_json::Value`),
-//! numbers outside the JSON grammar (`01`, `.5`, `1.`, `+1`, `NaN`), and nesting deeper than
-//! [`MAX_DEPTH`]. Numbers are not range-checked (`1e400` is valid JSON).
+//! Accepts exactly one value with optional surrounding whitespace (space, tab, LF, CR), and
+//! exactly what `serde_json` accepts when it parses into a `Value` (the property test in
+//! `core/tests/json_validate.rs` checks this). Rejects: invalid UTF-8, trailing data, control
+//! characters in strings, invalid escapes, lone UTF-16 surrogates in `\u` escapes (so every
+//! accepted event also parses into a `serde_json::Value`), numbers outside the JSON grammar
+//! (`01`, `.5`, `1.`, `+1`, `NaN`), and nesting deeper than [`MAX_DEPTH`].
+//! Not done: numbers are not range-checked (`1e400` is valid JSON); when a text has both invalid
+//! UTF-8 and a syntax error, which of the two is reported is not specified.
 
 use std::fmt;
 
@@ -30,7 +37,7 @@ impl fmt::Display for SyntaxError {
     }
 }
 
-/// Bytes that end the string fast path: `"`, `\` and control characters.
+/// Bytes that end a plain run inside a string: `"`, `\` and control characters.
 static STRING_STOP: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -43,242 +50,285 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Sets bit 7 of each byte of `w` (little endian: byte 0 is the first) that is `"`, `\` or a
+/// control character. Only the lowest flag is exact (a borrow may flag bytes above a real
+/// hit), and the lowest is the only one the scanner uses.
+#[inline(always)]
+fn stop_mask(w: u64) -> u64 {
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let is_quote = quote.wrapping_sub(ONES) & !quote;
+    let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    let is_control = w.wrapping_sub(ONES * 0x20) & !w;
+    (is_quote | is_backslash | is_control) & HIGHS
 }
 
-impl Cursor<'_> {
-    fn err<T>(&self, reason: &'static str) -> Result<T, SyntaxError> {
-        Err(SyntaxError {
-            offset: self.i,
-            reason,
-        })
-    }
+#[cold]
+#[inline(never)]
+fn fail(offset: usize, reason: &'static str) -> SyntaxError {
+    SyntaxError { offset, reason }
+}
 
-    #[inline]
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+#[inline(always)]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            break;
+        }
+        i += 1;
     }
+    i
+}
 
-    #[inline]
-    fn skip_ws(&mut self) {
-        let b = self.b;
-        let mut i = self.i;
-        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+#[inline(always)]
+fn digits(b: &[u8], mut i: usize) -> usize {
+    while let Some(c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// A number starting at `i`; returns the index after it.
+#[inline(always)]
+fn number(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(b, i + 1),
+        _ => return Err(fail(i, "invalid number")),
+    }
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = digits(b, start);
+        if i == start {
+            return Err(fail(i, "expected digits after decimal point"));
+        }
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
             i += 1;
         }
-        self.i = i;
-    }
-
-    fn literal(&mut self, word: &'static [u8]) -> Result<(), SyntaxError> {
-        if self.b[self.i..].starts_with(word) {
-            self.i += word.len();
-            Ok(())
-        } else {
-            self.err("invalid literal")
+        let start = i;
+        i = digits(b, start);
+        if i == start {
+            return Err(fail(i, "expected digits in exponent"));
         }
     }
+    Ok(i)
+}
 
-    fn digits(&mut self) -> usize {
-        let b = self.b;
-        let start = self.i;
-        let mut i = start;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        self.i = i;
-        i - start
+#[inline(always)]
+fn literal(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, SyntaxError> {
+    match b.get(i..) {
+        Some(rest) if rest.starts_with(word) => Ok(i + word.len()),
+        _ => Err(fail(i, "invalid literal")),
     }
+}
 
-    fn number(&mut self) -> Result<(), SyntaxError> {
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
-            }
-            _ => return self.err("invalid number"),
-        }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            if self.digits() == 0 {
-                return self.err("expected digits after decimal point");
-            }
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                return self.err("expected digits in exponent");
-            }
-        }
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Result<u16, SyntaxError> {
-        let Some(chunk) = self.b.get(self.i..self.i + 4) else {
-            return self.err("truncated \\u escape");
+/// Four hex digits at `i`, as a UTF-16 code unit.
+fn hex4(b: &[u8], i: usize) -> Result<u16, SyntaxError> {
+    let Some(chunk) = b.get(i..i + 4) else {
+        return Err(fail(i, "truncated \\u escape"));
+    };
+    let mut v = 0u16;
+    for &c in chunk {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return Err(fail(i, "invalid hex digit in \\u escape")),
         };
-        let mut v = 0u16;
-        for &c in chunk {
-            let d = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => return self.err("invalid hex digit in \\u escape"),
-            };
-            v = (v << 4) | u16::from(d);
-        }
-        self.i += 4;
-        Ok(v)
+        v = (v << 4) | u16::from(d);
     }
+    Ok(v)
+}
 
-    /// Consumes a string; `self.i` is at the opening quote.
-    fn string(&mut self) -> Result<(), SyntaxError> {
-        self.i += 1;
+/// The escape whose backslash is at `i - 1`; returns the index after it.
+#[inline(never)]
+fn escape(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
+    match b.get(i) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
+        Some(b'u') => {
+            let unit = hex4(b, i + 1)?;
+            let after = i + 5;
+            if (0xDC00..=0xDFFF).contains(&unit) {
+                return Err(fail(after, "lone trailing surrogate in \\u escape"));
+            }
+            if !(0xD800..=0xDBFF).contains(&unit) {
+                return Ok(after);
+            }
+            if b.get(after..after + 2) != Some(b"\\u") {
+                return Err(fail(after, "lone leading surrogate in \\u escape"));
+            }
+            let low = hex4(b, after + 2)?;
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return Err(fail(after + 6, "invalid surrogate pair in \\u escape"));
+            }
+            Ok(after + 6)
+        }
+        _ => Err(fail(i, "invalid escape")),
+    }
+}
+
+/// A string body starting at `i` (just after the opening quote); returns the index after the
+/// closing quote. Every body byte is ORed into `high` (the caller checks UTF-8 if any byte had
+/// bit 7 set; bytes just past the string may be ORed in too, which only costs that check).
+#[inline(always)]
+fn string(b: &[u8], mut i: usize, high: &mut u64) -> Result<usize, SyntaxError> {
+    loop {
         loop {
-            // Locals keep the scan in registers (no store of `self.i` per byte).
-            let b = self.b;
-            let mut i = self.i;
-            while i < b.len() && !STRING_STOP[b[i] as usize] {
-                i += 1;
-            }
-            self.i = i;
-            match self.peek() {
-                None => return self.err("unterminated string"),
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                Some(b'\\') => {
-                    self.i += 1;
-                    match self.peek() {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
-                        Some(b'u') => {
-                            self.i += 1;
-                            let unit = self.hex4()?;
-                            if (0xDC00..=0xDFFF).contains(&unit) {
-                                return self.err("lone trailing surrogate in \\u escape");
-                            }
-                            if (0xD800..=0xDBFF).contains(&unit) {
-                                if !self.b[self.i..].starts_with(b"\\u") {
-                                    return self.err("lone leading surrogate in \\u escape");
-                                }
-                                self.i += 2;
-                                let low = self.hex4()?;
-                                if !(0xDC00..=0xDFFF).contains(&low) {
-                                    return self.err("invalid surrogate pair in \\u escape");
-                                }
-                            }
-                        }
-                        _ => return self.err("invalid escape"),
+            let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) else {
+                while let Some(&c) = b.get(i) {
+                    if STRING_STOP[c as usize] {
+                        break;
                     }
+                    *high |= u64::from(c);
+                    i += 1;
                 }
-                Some(_) => return self.err("control character in string"),
+                break;
+            };
+            let w = u64::from_le_bytes(*chunk);
+            *high |= w;
+            let stops = stop_mask(w);
+            if stops != 0 {
+                i += (stops.trailing_zeros() / 8) as usize;
+                break;
             }
+            i += 8;
+        }
+        match b.get(i) {
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => i = escape(b, i + 1)?,
+            Some(_) => return Err(fail(i, "control character in string")),
+            None => return Err(fail(i, "unterminated string")),
         }
     }
+}
+
+/// `"key" :` at `i` (whitespace before the key already skipped); returns the index after `:`.
+#[inline(always)]
+fn object_key(b: &[u8], i: usize, high: &mut u64) -> Result<usize, SyntaxError> {
+    if b.get(i) != Some(&b'"') {
+        return Err(fail(i, "expected a string key"));
+    }
+    let i = skip_ws(b, string(b, i + 1, high)?);
+    if b.get(i) != Some(&b':') {
+        return Err(fail(i, "expected `:` after an object key"));
+    }
+    Ok(i + 1)
 }
 
 /// Checks that `bytes` are exactly one JSON value (see the module docs).
 pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(SyntaxError {
-            offset: e.valid_up_to(),
-            reason: "invalid UTF-8",
-        });
-    }
-    let mut c = Cursor { b: bytes, i: 0 };
-    // true = object, false = array; `depth` entries are live.
-    let mut stack = [false; MAX_DEPTH];
+    let b = bytes;
+    let mut i = 0usize;
+    // OR of every string byte seen: bit 7 of any byte set = non-ASCII text to check as UTF-8.
+    let mut high = 0u64;
+    // Bit k = container at depth `depth - k` is an object (1) or an array (0).
+    let mut kinds: u128 = 0;
     let mut depth = 0usize;
     'value: loop {
-        c.skip_ws();
-        // Parse one value; containers open here and are closed in the loop below.
-        match c.peek() {
-            Some(open @ (b'{' | b'[')) => {
+        i = skip_ws(b, i);
+        let Some(&c) = b.get(i) else {
+            return Err(fail(i, "unexpected end of input"));
+        };
+        // One value; containers open here and are closed in the loop below.
+        match c {
+            b'{' | b'[' => {
                 if depth == MAX_DEPTH {
-                    return c.err("nesting too deep");
+                    return Err(fail(i, "nesting too deep"));
                 }
-                c.i += 1;
-                c.skip_ws();
-                let close = if open == b'{' { b'}' } else { b']' };
-                if c.peek() == Some(close) {
-                    c.i += 1;
+                let is_object = c == b'{';
+                i = skip_ws(b, i + 1);
+                let close = if is_object { b'}' } else { b']' };
+                if b.get(i) == Some(&close) {
+                    i += 1;
                 } else {
-                    stack[depth] = open == b'{';
+                    kinds = (kinds << 1) | u128::from(is_object);
                     depth += 1;
-                    if open == b'{' {
-                        object_key(&mut c)?;
+                    if is_object {
+                        i = object_key(b, i, &mut high)?;
                     }
                     continue 'value;
                 }
             }
-            Some(b'"') => c.string()?,
-            Some(b't') => c.literal(b"true")?,
-            Some(b'f') => c.literal(b"false")?,
-            Some(b'n') => c.literal(b"null")?,
-            Some(b'-' | b'0'..=b'9') => c.number()?,
-            Some(_) => return c.err("expected a value"),
-            None => return c.err("unexpected end of input"),
+            b'"' => i = string(b, i + 1, &mut high)?,
+            b't' => i = literal(b, i, b"true")?,
+            b'f' => i = literal(b, i, b"false")?,
+            b'n' => i = literal(b, i, b"null")?,
+            b'-' | b'0'..=b'9' => i = number(b, i)?,
+            _ => return Err(fail(i, "expected a value")),
         }
         // After a complete value: separators and closers until the next value starts.
         loop {
-            c.skip_ws();
+            i = skip_ws(b, i);
             if depth == 0 {
-                return if c.i == bytes.len() {
-                    Ok(())
-                } else {
-                    c.err("trailing characters after the value")
-                };
+                if i != b.len() {
+                    return Err(fail(i, "trailing characters after the value"));
+                }
+                return check_utf8(b, high);
             }
-            let in_object = stack[depth - 1];
-            match c.peek() {
+            let in_object = kinds & 1 == 1;
+            match b.get(i) {
                 Some(b',') => {
-                    c.i += 1;
+                    i = skip_ws(b, i + 1);
                     if in_object {
-                        c.skip_ws();
-                        object_key(&mut c)?;
+                        i = object_key(b, i, &mut high)?;
                     }
                     continue 'value;
                 }
-                Some(b'}') if in_object => {
-                    c.i += 1;
-                    depth -= 1;
-                }
-                Some(b']') if !in_object => {
-                    c.i += 1;
-                    depth -= 1;
-                }
-                None => return c.err("unexpected end of input"),
-                Some(_) => return c.err("expected `,` or a closing bracket"),
+                Some(b'}') if in_object => {}
+                Some(b']') if !in_object => {}
+                None => return Err(fail(i, "unexpected end of input")),
+                Some(_) => return Err(fail(i, "expected `,` or a closing bracket")),
             }
+            i += 1;
+            kinds >>= 1;
+            depth -= 1;
         }
     }
 }
 
-/// Consumes `"key" :` (whitespace before the key already skipped).
-fn object_key(c: &mut Cursor<'_>) -> Result<(), SyntaxError> {
-    if c.peek() != Some(b'"') {
-        return c.err("expected a string key");
+/// The UTF-8 check, run only when a string held a byte with bit 7 set.
+fn check_utf8(b: &[u8], high: u64) -> Result<(), SyntaxError> {
+    if high & HIGHS == 0 {
+        return Ok(());
     }
-    c.string()?;
-    c.skip_ws();
-    if c.peek() != Some(b':') {
-        return c.err("expected `:` after an object key");
+    match std::str::from_utf8(b) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(fail(e.valid_up_to(), "invalid UTF-8")),
     }
-    c.i += 1;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_mask_finds_the_first_stop_byte() {
+        let cases: [(&[u8; 8], Option<u32>); 6] = [
+            (b"abcdefgh", None),
+            (b"abc\"efgh", Some(3)),
+            (b"\\bcdefgh", Some(0)),
+            (b"abcdefg\x1f", Some(7)),
+            (b"\x00\"\\\x01abcd", Some(0)),
+            (&[0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0x7f, 0x20], None),
+        ];
+        for (bytes, want) in cases {
+            let m = stop_mask(u64::from_le_bytes(*bytes));
+            let got = (m != 0).then(|| m.trailing_zeros() / 8);
+            assert_eq!(got, want, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn accepts_valid_json() {
@@ -296,6 +346,7 @@ mod tests {
             "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"",
             "\"\\u00e9\\uD83D\\uDE00\"",
             "\"é😀\"",
+            "\"a long plain string that spans several eight-byte words\"",
             "[]",
             "{}",
             " [ 1 , [ ] , { } ] ",
@@ -305,6 +356,8 @@ mod tests {
             assert_eq!(validate_json(ok.as_bytes()), Ok(()), "{ok:?}");
         }
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(validate_json(deep.as_bytes()), Ok(()));
+        let deep = format!("{}1{}", "{\"k\":".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
         assert_eq!(validate_json(deep.as_bytes()), Ok(()));
     }
 
@@ -326,6 +379,7 @@ mod tests {
             "nul",
             "\"abc",
             "\"a\u{1}b\"",
+            "\"0123456789\u{1f}abc\"",
             "\"\\x\"",
             "\"\\u12\"",
             "\"\\uD800\"",
@@ -348,10 +402,16 @@ mod tests {
             "'a'",
             "1 x",
             "[\"a\":1]",
+            "é",
+            "[1,é]",
         ] {
             assert!(validate_json(bad.as_bytes()).is_err(), "{bad:?}");
         }
         assert!(validate_json(b"\"\xff\"").is_err());
+        assert_eq!(
+            validate_json(b"\"0123456789\xc3\"").unwrap_err().reason,
+            "invalid UTF-8"
+        );
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert_eq!(
             validate_json(deep.as_bytes()).unwrap_err().reason,
