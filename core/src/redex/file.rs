@@ -304,6 +304,8 @@ impl Core {
         let (recs0, data0) = (seg.recs.len(), seg.data.len());
         let mut bytes = 0u64;
         seg.data.reserve(heap_bytes as usize);
+        seg.recs.reserve(n);
+        seg.ts.reserve(n);
         for (k, p) in payloads.iter().enumerate() {
             let p = p.as_ref();
             let rec = make_record(first + k as u64, seg.data.len() as u32, p);
