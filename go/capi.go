@@ -100,6 +100,9 @@ static int32_t ng_shutdown(net_bus *b, char **out, ng_err *err) {
 static int32_t ng_subscribe(net_bus *b, const char *opts, net_subscription **out, ng_err *err) {
 	return ng_fail(net_subscribe(b, opts, out), err);
 }
+static int32_t ng_cursor(net_subscription *s, char **out, ng_err *err) {
+	return ng_fail(net_subscription_cursor(s, out), err);
+}
 static int32_t ng_next(net_subscription *s, int64_t ms, net_event *ev, uint64_t *skipped,
                        ng_err *err) {
 	return ng_fail(net_subscription_next(s, ms, ev, skipped), err);
@@ -121,6 +124,8 @@ const (
 	statusEnded = int(C.NET_ENDED)
 	// statusLagged is NET_LAGGED (a subscriber fell behind retention).
 	statusLagged = int(C.NET_LAGGED)
+	// statusCancelled is NET_CANCELLED (net_subscription_cancel was called).
+	statusCancelled = int(C.NET_CANCELLED)
 	// ABIVersion is the NET_ABI_VERSION this package was compiled against.
 	ABIVersion = uint32(C.NET_ABI_VERSION)
 )
@@ -332,7 +337,9 @@ const (
 	callShutdown
 )
 
-// subscription is the C side of a Go subscription; used by one goroutine only.
+// subscription is the C side of a Go subscription. next is called by one goroutine at a
+// time; cancel may be called from any goroutine while the handle is live; free exactly once,
+// after every next and cancel returned (Subscription enforces both).
 type subscription struct {
 	h *C.net_subscription
 }
@@ -350,12 +357,13 @@ func (b *Bus) cSubscribe(options string) (*subscription, error) {
 	return &subscription{h: h}, nil
 }
 
-// next waits up to wait for an item: status, the event (copied), the lag count, or an error.
-func (s *subscription) next(wait time.Duration) (int, Event, uint64, error) {
+// next waits up to ms milliseconds (< 0: without bound) for an item: status, the event
+// (copied), the lag count, or an error.
+func (s *subscription) next(ms int64) (int, Event, uint64, error) {
 	var ev C.net_event
 	var skipped C.uint64_t
 	var e C.ng_err
-	rc := C.ng_next(s.h, C.int64_t(wait.Milliseconds()), &ev, &skipped, &e)
+	rc := C.ng_next(s.h, C.int64_t(ms), &ev, &skipped, &e)
 	switch {
 	case rc == C.NET_OK:
 		raw := C.GoBytes(unsafe.Pointer(ev.ptr), C.int(ev.len))
@@ -364,9 +372,25 @@ func (s *subscription) next(wait time.Duration) (int, Event, uint64, error) {
 		return statusLagged, Event{}, uint64(skipped), nil
 	case rc == C.NET_ENDED:
 		return statusEnded, Event{}, 0, nil
+	case rc == C.NET_CANCELLED:
+		return statusCancelled, Event{}, 0, nil
 	default:
 		return int(rc), Event{}, 0, takeErr(rc, &e)
 	}
+}
+
+// cancel wakes a next waiting on s (it returns statusCancelled), and makes every later next
+// return it too. Safe from any goroutine while s is not freed.
+func (s *subscription) cancel() { C.net_subscription_cancel(s.h) }
+
+// cursor is the position after the last item handed out.
+func (s *subscription) cursor() (string, error) {
+	var out *C.char
+	var e C.ng_err
+	if rc := C.ng_cursor(s.h, &out, &e); rc != 0 {
+		return "", takeErr(rc, &e)
+	}
+	return takeString(out), nil
 }
 
 func (s *subscription) free() { C.net_subscription_free(s.h) }

@@ -36,6 +36,10 @@
 // evicted unread. The subscription continues from the oldest retained event.
 #define NET_LAGGED 2
 
+// `net_subscription_next`: the subscription was cancelled with `net_subscription_cancel` (or
+// is being freed). Final: every later call returns it too.
+#define NET_CANCELLED 3
+
 // A bug or a caught panic inside the library (kind `internal`).
 #define NET_ERR_INTERNAL -1
 
@@ -315,7 +319,7 @@ uint32_t net_abi_version(void);
 const char *net_version(void);
 
 // The stable snake_case kind name of a status code ("invalid_json" for -3, "ok" for 0,
-// "ended" / "lagged" for the positive statuses, "unknown" otherwise). The string is static:
+// "ended" / "lagged" / "cancelled" for the positive statuses, "unknown" otherwise). The string is static:
 // do not free it. Never fails.
 const char *net_code_name(int32_t code);
 
@@ -352,6 +356,8 @@ int32_t net_subscribe(struct net_bus *bus,
 //   holds how many events were evicted unread; `*out_event` is zeroed; call again to continue
 //   from the oldest retained event;
 // - NET_ENDED (1): the bus shut down and every remaining event was handed out;
+// - NET_CANCELLED (3): `net_subscription_cancel` was called (before or during this wait);
+//   final, and `net_subscription_cursor` still says where the subscription stopped;
 // - NET_ERR_TIMEOUT: nothing arrived in time (not a failure of the subscription).
 //
 // # Safety
@@ -370,9 +376,20 @@ int32_t net_subscription_next(struct net_subscription *sub,
 // writable.
 int32_t net_subscription_cursor(struct net_subscription *sub, char **out_cursor);
 
+// Cancels a subscription from any thread: a `net_subscription_next` waiting on it returns
+// NET_CANCELLED promptly (it is woken, not polled), and so does every later call. Idempotent;
+// other subscriptions of the bus are not affected. The handle stays valid: read the cursor if
+// needed, then release it with `net_subscription_free`. A NULL, freed or unknown handle returns
+// NET_ERR_INVALID_ARGUMENT.
+//
+// # Safety
+// `sub` must be NULL or a pointer from `net_subscribe` (possibly already freed).
+int32_t net_subscription_cancel(struct net_subscription *sub);
+
 // Releases a subscription (and the event it handed out last). A NULL, freed or unknown handle
 // returns NET_ERR_INVALID_ARGUMENT and touches nothing. If another thread is waiting in
-// `net_subscription_next` on it, the memory is released when that wait returns.
+// `net_subscription_next` on it, that wait is cancelled (it returns NET_CANCELLED) and the
+// memory is released when it returns.
 //
 // # Safety
 // `sub` must be NULL or a pointer from `net_subscribe` (possibly already freed).

@@ -43,6 +43,7 @@ pub use poll::{net_poll, net_poll_ex, net_poll_page_free};
 pub use status::*;
 pub use strings::net_string_free;
 pub use subscribe::{
-    net_subscribe, net_subscription_cursor, net_subscription_free, net_subscription_next,
+    net_subscribe, net_subscription_cancel, net_subscription_cursor, net_subscription_free,
+    net_subscription_next,
 };
 pub use types::{net_bus, net_event, net_outcome, net_poll_page, net_receipt, net_subscription};

@@ -21,6 +21,9 @@ pub const NET_ENDED: i32 = 1;
 /// `net_subscription_next`: the subscriber fell behind retention; `*out_skipped` events were
 /// evicted unread. The subscription continues from the oldest retained event.
 pub const NET_LAGGED: i32 = 2;
+/// `net_subscription_next`: the subscription was cancelled with `net_subscription_cancel` (or
+/// is being freed). Final: every later call returns it too.
+pub const NET_CANCELLED: i32 = 3;
 
 /// A bug or a caught panic inside the library (kind `internal`).
 pub const NET_ERR_INTERNAL: i32 = -1;
@@ -82,13 +85,14 @@ pub extern "C" fn net_version() -> *const c_char {
 }
 
 /// The stable snake_case kind name of a status code ("invalid_json" for -3, "ok" for 0,
-/// "ended" / "lagged" for the positive statuses, "unknown" otherwise). The string is static:
+/// "ended" / "lagged" / "cancelled" for the positive statuses, "unknown" otherwise). The string is static:
 /// do not free it. Never fails.
 #[unsafe(no_mangle)]
 pub extern "C" fn net_code_name(code: i32) -> *const c_char {
     static OK: &CStr = c"ok";
     static ENDED: &CStr = c"ended";
     static LAGGED: &CStr = c"lagged";
+    static CANCELLED: &CStr = c"cancelled";
     static UNKNOWN: &CStr = c"unknown";
     // The engine's names, NUL-terminated once; kept for the life of the process.
     static NAMES: LazyLock<Vec<(i32, CString)>> = LazyLock::new(|| {
@@ -101,6 +105,7 @@ pub extern "C" fn net_code_name(code: i32) -> *const c_char {
         NET_OK => OK,
         NET_ENDED => ENDED,
         NET_LAGGED => LAGGED,
+        NET_CANCELLED => CANCELLED,
         _ => std::panic::catch_unwind(|| {
             NAMES
                 .iter()

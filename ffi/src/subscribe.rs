@@ -2,19 +2,22 @@
 //!
 //! A subscription is woken by the engine when events land (no polling loop). One thread at a
 //! time should consume a given subscription: the event handed out by `net_subscription_next`
-//! lives inside the subscription until the next call.
+//! lives inside the subscription until the next call. Any thread may cancel it
+//! (`net_subscription_cancel`): a waiting `net_subscription_next` returns NET_CANCELLED at once,
+//! which lets a binding stop a consumer blocked without a timeout.
 
 use std::ffi::c_char;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use net::SubscriptionItem;
+use net::bus::WaitOutcome;
 use net::bus::request::parse_subscribe_options;
+use net::{Error, SubscriptionItem};
 
 use crate::bus::{BUSES, require_out};
 use crate::last_error::{guard, guard_status};
 use crate::registry::Handles;
-use crate::status::{NET_ENDED, NET_LAGGED, NET_OK};
+use crate::status::{NET_CANCELLED, NET_ENDED, NET_LAGGED, NET_OK};
 use crate::strings::{borrow_text, write_string};
 use crate::types::{SubscriptionState, net_bus, net_event, net_subscription};
 
@@ -49,6 +52,7 @@ pub unsafe extern "C" fn net_subscribe(
         };
         let sub = handle.bus.subscribe(parse_subscribe_options(text)?)?;
         let ptr = SUBSCRIPTIONS.insert(net_subscription {
+            canceller: sub.canceller(),
             state: Mutex::new(SubscriptionState { sub, current: None }),
         });
         // SAFETY: as above.
@@ -66,6 +70,8 @@ pub unsafe extern "C" fn net_subscribe(
 ///   holds how many events were evicted unread; `*out_event` is zeroed; call again to continue
 ///   from the oldest retained event;
 /// - NET_ENDED (1): the bus shut down and every remaining event was handed out;
+/// - NET_CANCELLED (3): `net_subscription_cancel` was called (before or during this wait);
+///   final, and `net_subscription_cursor` still says where the subscription stopped;
 /// - NET_ERR_TIMEOUT: nothing arrived in time (not a failure of the subscription).
 ///
 /// # Safety
@@ -86,17 +92,18 @@ pub unsafe extern "C" fn net_subscription_next(
         let mut state = handle.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.current = None;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        let item = state.sub.next_blocking(timeout)?;
-        match item {
-            None => Ok(NET_ENDED),
-            Some(SubscriptionItem::Lagged { skipped }) => {
+        match state.sub.wait(timeout)? {
+            WaitOutcome::Ended => Ok(NET_ENDED),
+            WaitOutcome::Cancelled => Ok(NET_CANCELLED),
+            WaitOutcome::TimedOut => Err(Error::Timeout("no event arrived in time".into())),
+            WaitOutcome::Item(SubscriptionItem::Lagged { skipped }) => {
                 if !out_skipped.is_null() {
                     // SAFETY: non-NULL and writable per the caller's contract.
                     unsafe { out_skipped.write(skipped) };
                 }
                 Ok(NET_LAGGED)
             }
-            Some(SubscriptionItem::Event(event)) => {
+            WaitOutcome::Item(SubscriptionItem::Event(event)) => {
                 // SAFETY: checked non-NULL above; the bytes it points to are kept alive by
                 // `state.current` until the next call or the free.
                 unsafe { out_event.write(net_event::from_stored(&event)) };
@@ -133,16 +140,35 @@ pub unsafe extern "C" fn net_subscription_cursor(
     })
 }
 
+/// Cancels a subscription from any thread: a `net_subscription_next` waiting on it returns
+/// NET_CANCELLED promptly (it is woken, not polled), and so does every later call. Idempotent;
+/// other subscriptions of the bus are not affected. The handle stays valid: read the cursor if
+/// needed, then release it with `net_subscription_free`. A NULL, freed or unknown handle returns
+/// NET_ERR_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `sub` must be NULL or a pointer from `net_subscribe` (possibly already freed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn net_subscription_cancel(sub: *mut net_subscription) -> i32 {
+    guard(|| {
+        SUBSCRIPTIONS.get(sub)?.canceller.cancel();
+        Ok(())
+    })
+}
+
 /// Releases a subscription (and the event it handed out last). A NULL, freed or unknown handle
 /// returns NET_ERR_INVALID_ARGUMENT and touches nothing. If another thread is waiting in
-/// `net_subscription_next` on it, the memory is released when that wait returns.
+/// `net_subscription_next` on it, that wait is cancelled (it returns NET_CANCELLED) and the
+/// memory is released when it returns.
 ///
 /// # Safety
 /// `sub` must be NULL or a pointer from `net_subscribe` (possibly already freed).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn net_subscription_free(sub: *mut net_subscription) -> i32 {
     guard(|| {
-        drop(SUBSCRIPTIONS.remove(sub)?);
+        let handle = SUBSCRIPTIONS.remove(sub)?;
+        handle.canceller.cancel();
+        drop(handle);
         Ok(())
     })
 }

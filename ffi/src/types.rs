@@ -8,6 +8,7 @@
 use std::ffi::c_char;
 use std::sync::Mutex;
 
+use net::bus::SubscriptionCanceller;
 use net::{EventBus, StoredEvent, Subscription};
 
 /// An event bus. Created by `net_init`, released by `net_free` (exactly once).
@@ -19,6 +20,8 @@ pub struct net_bus {
 /// `net_subscription_free` (exactly once).
 pub struct net_subscription {
     pub(crate) state: Mutex<SubscriptionState>,
+    /// Outside the lock: a cancel must not wait for the `net_subscription_next` it interrupts.
+    pub(crate) canceller: SubscriptionCanceller,
 }
 
 /// What a subscription handle owns: the engine subscription and the event handed out last

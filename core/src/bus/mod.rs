@@ -41,7 +41,10 @@ pub use self::poll::{MAX_POLL_LIMIT, Ordering, PollRequest, PollResult};
 pub use self::stats::{
     AdapterCounters, DropCounts, RejectCounts, ShardStats, ShutdownReport, Stats,
 };
-pub use self::subscribe::{SubscribeFrom, SubscribeOptions, Subscription, SubscriptionItem};
+pub use self::subscribe::{
+    SubscribeFrom, SubscribeOptions, Subscription, SubscriptionCanceller, SubscriptionItem,
+    WaitOutcome,
+};
 pub use crate::adapter::StoredEvent;
 
 /// Where an accepted event went: its shard and its per-shard sequence number.

@@ -6,11 +6,20 @@
 //! backoff loop. If retention evicted events before the subscriber read them, it yields
 //! [`SubscriptionItem::Lagged`] with the exact count, then continues from the oldest retained
 //! event. After `shutdown()` it yields what is left and then ends.
+//!
+//! Cancellation: [`Subscription::canceller`] hands out a [`SubscriptionCanceller`] that another
+//! thread (or a binding's context, a Go `context.Context`) uses to stop the subscription. A
+//! wait in progress returns [`WaitOutcome::Cancelled`] promptly (it is woken, not polled), and
+//! so does every later wait; the stream ends. Cancellation is final: nothing more is handed
+//! out, and [`Subscription::cursor`] still says where the subscription stopped (items fetched
+//! but not handed out are not skipped), so a new subscription can resume from it. Not
+//! promised: which of a racing event and a cancel wins (either outcome is correct).
 
 use std::collections::VecDeque;
 use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -70,9 +79,57 @@ pub enum SubscriptionItem {
     },
 }
 
+/// What a bounded or unbounded wait of [`Subscription::wait`] ended with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitOutcome {
+    /// An event, or a lag signal.
+    Item(SubscriptionItem),
+    /// The bus shut down and every remaining item was handed out.
+    Ended,
+    /// The timeout passed with nothing new.
+    TimedOut,
+    /// The subscription was cancelled through a [`SubscriptionCanceller`].
+    Cancelled,
+}
+
+/// Stops a [`Subscription`] from any thread: a wait in progress returns
+/// [`WaitOutcome::Cancelled`] promptly, and so does every later one. Cheap to clone; cancelling
+/// twice is harmless; it keeps the bus's shared state alive while it exists (not the workers).
+#[derive(Clone)]
+pub struct SubscriptionCanceller {
+    flag: Arc<AtomicBool>,
+    inner: Arc<Inner>,
+}
+
+impl SubscriptionCanceller {
+    /// Cancels the subscription (idempotent).
+    pub fn cancel(&self) {
+        // Set the flag before notifying: a waiter registers its listener before it reads the
+        // flag, so it either sees the flag or receives this notification. The notification is
+        // the bus's progress event, so other subscribers of the bus wake once, find nothing new
+        // and wait again; a cancel is rare, so that costs less than a second wait primitive.
+        self.flag.store(true, AtomicOrdering::SeqCst);
+        self.inner.progress.notify(usize::MAX);
+    }
+
+    /// True once `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(AtomicOrdering::SeqCst)
+    }
+}
+
+impl std::fmt::Debug for SubscriptionCanceller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriptionCanceller")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
 /// A push subscription; see the module docs.
 pub struct Subscription {
     inner: Arc<Inner>,
+    cancelled: Arc<AtomicBool>,
     positions: Vec<u64>,
     filter: Option<Filter>,
     batch: usize,
@@ -101,6 +158,7 @@ impl Subscription {
         };
         Ok(Subscription {
             inner,
+            cancelled: Arc::new(AtomicBool::new(false)),
             positions,
             filter: options.filter,
             batch: options.batch,
@@ -109,6 +167,19 @@ impl Subscription {
             listener: None,
             ended: false,
         })
+    }
+
+    /// A handle that cancels this subscription from another thread (see the module docs).
+    pub fn canceller(&self) -> SubscriptionCanceller {
+        SubscriptionCanceller {
+            flag: self.cancelled.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// True once the subscription was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(AtomicOrdering::SeqCst)
     }
 
     /// The cursor after the last item handed out (usable with `poll` or a new subscription).
@@ -150,8 +221,12 @@ impl Subscription {
         Ok(!self.pending.is_empty())
     }
 
-    /// The next item if one is available without waiting; `Ok(None)` otherwise.
+    /// The next item if one is available without waiting; `Ok(None)` otherwise (also once
+    /// cancelled).
     pub fn try_next(&mut self) -> Result<Option<SubscriptionItem>> {
+        if self.is_cancelled() {
+            return Ok(None);
+        }
         if self.pending.is_empty() && !self.ended {
             self.refill()?;
         }
@@ -163,18 +238,37 @@ impl Subscription {
         self.ended && self.pending.is_empty()
     }
 
-    /// Waits for the next item. `Ok(None)` means the subscription ended (bus shut down);
-    /// `Err(Error::Timeout)` means `timeout` passed with nothing new.
+    /// Waits for the next item. `Ok(None)` means the subscription ended (bus shut down) or was
+    /// cancelled (use [`Subscription::wait`] to tell them apart); `Err(Error::Timeout)` means
+    /// `timeout` passed with nothing new.
     pub fn next_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<SubscriptionItem>> {
+        match self.wait(timeout)? {
+            WaitOutcome::Item(item) => Ok(Some(item)),
+            WaitOutcome::Ended | WaitOutcome::Cancelled => Ok(None),
+            WaitOutcome::TimedOut => Err(Error::Timeout("no event arrived in time".into())),
+        }
+    }
+
+    /// Waits up to `timeout` (`None`: without bound) for the next item, the end of the
+    /// subscription or its cancellation. Errors are the adapter's read errors.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<WaitOutcome> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
+            if self.is_cancelled() {
+                return Ok(WaitOutcome::Cancelled);
+            }
             if let Some(item) = self.pending.pop_front() {
-                return Ok(Some(item));
+                return Ok(WaitOutcome::Item(item));
             }
             if self.ended {
-                return Ok(None);
+                return Ok(WaitOutcome::Ended);
             }
+            // Register before reading the flags and the adapter, so a batch stored (or a
+            // cancel made) after the read still wakes this wait.
             let listener = self.inner.progress.listen();
+            if self.is_cancelled() {
+                continue;
+            }
             let closed = self.inner.is_closed();
             if self.refill()? {
                 continue;
@@ -187,7 +281,7 @@ impl Subscription {
                 None => listener.wait(),
                 Some(d) => {
                     if listener.wait_deadline(d).is_none() && Instant::now() >= d {
-                        return Err(Error::Timeout("no event arrived in time".into()));
+                        return Ok(WaitOutcome::TimedOut);
                     }
                 }
             }
@@ -201,6 +295,10 @@ impl Stream for Subscription {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
+            if this.is_cancelled() {
+                this.listener = None;
+                return Poll::Ready(None);
+            }
             if let Some(item) = this.pending.pop_front() {
                 return Poll::Ready(Some(Ok(item)));
             }
@@ -213,8 +311,12 @@ impl Stream for Subscription {
                     Poll::Ready(()) => this.listener = None,
                 }
             }
-            // Register before reading, so a batch stored after the read still wakes us.
+            // Register before reading, so a batch stored (or a cancel made) after the read
+            // still wakes us.
             this.listener = Some(this.inner.progress.listen());
+            if this.is_cancelled() {
+                continue;
+            }
             let closed = this.inner.is_closed();
             match this.refill() {
                 Err(e) => {
