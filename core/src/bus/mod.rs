@@ -10,6 +10,7 @@
 pub mod cursor;
 mod drain;
 pub mod filter;
+mod placement;
 mod poll;
 pub mod request;
 pub mod ring;
@@ -84,7 +85,9 @@ pub(crate) struct Shard {
     /// Every position below this has been stored by the adapter or counted as dropped.
     completed: CachePadded<AtomicU64>,
     sample_tick: AtomicU64,
-    counters: ShardCounters,
+    /// Own cache lines: the drain worker bumps `delivered` per batch, and that must not evict
+    /// the ring fields producers read on every push.
+    counters: CachePadded<ShardCounters>,
 }
 
 pub(crate) struct WorkerSignal {
@@ -102,7 +105,8 @@ pub(crate) struct Inner {
     state: AtomicU8,
     active: CachePadded<AtomicU64>,
     rr: CachePadded<AtomicU64>,
-    clock: AtomicU64,
+    /// Own cache line: the drain worker updates it per batch; producers read the fields around.
+    clock: CachePadded<AtomicU64>,
     /// Notified after every stored batch and when the bus closes (flush, subscribers).
     progress: event_listener::Event,
     /// Notified when a drain frees ring slots or the bus closes (`block` producers).
@@ -167,7 +171,7 @@ impl EventBus {
                 worker: i % workers,
                 completed: CachePadded::new(AtomicU64::new(0)),
                 sample_tick: AtomicU64::new(0),
-                counters: ShardCounters::default(),
+                counters: CachePadded::new(ShardCounters::default()),
             })
             .collect();
         let inner = Arc::new(Inner {
@@ -185,7 +189,7 @@ impl EventBus {
             state: AtomicU8::new(RUNNING),
             active: CachePadded::new(AtomicU64::new(0)),
             rr: CachePadded::new(AtomicU64::new(0)),
-            clock: AtomicU64::new(0),
+            clock: CachePadded::new(AtomicU64::new(0)),
             progress: event_listener::Event::new(),
             space: event_listener::Event::new(),
             last_adapter_error: Mutex::new(None),
@@ -455,7 +459,7 @@ impl Inner {
             };
             return (h % n) as usize;
         }
-        self.round_robin()
+        placement::next_unkeyed(self.shards.len())
     }
 
     fn push(&self, shard_idx: usize, event: Event) -> Result<Receipt> {
