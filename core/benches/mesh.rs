@@ -120,9 +120,15 @@ fn move_events(a: &Arc<MeshNode>, b: &MeshNode, peer: NodeId, n: u64) {
     };
     let mut got = 0u64;
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut events = Vec::new();
     while got < n && Instant::now() < deadline {
-        if let Ok(Event::Data(d)) = b.recv(Duration::from_millis(100)) {
-            got += d.len() as u64;
+        events.clear();
+        if b.recv_batch(&mut events, Duration::from_millis(100)).is_ok() {
+            for ev in &events {
+                if let Event::Data(d) = ev {
+                    got += d.len() as u64;
+                }
+            }
         }
     }
     let _ = sender.join();

@@ -396,6 +396,56 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Queues events in order on one stream, like [`send`](Self::send) called for each but
+    /// looking the stream up once. Stops at the first refused event; returns how many were
+    /// queued and the refusal, if any (`Ok` when all were queued).
+    pub fn send_many<'a>(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        stream_id: u64,
+        events: impl IntoIterator<Item = &'a [u8]>,
+    ) -> (usize, Result<(), MeshError>) {
+        self.observe(now);
+        let Some(sid) = self.current_session(peer) else {
+            return (0, Err(MeshError::NotConnected(peer)));
+        };
+        let Some(sess) = self.sessions.get_mut(&sid) else {
+            return (0, Err(MeshError::NotConnected(peer)));
+        };
+        let mut queued = 0usize;
+        let mut events = events.into_iter();
+        loop {
+            let Some(stream) = sess.send.get_mut(&stream_id) else {
+                return (queued, Err(MeshError::UnknownStream { peer, stream_id }));
+            };
+            let mut refused = None;
+            for event in events.by_ref() {
+                if let Err(e) = stream.push(event) {
+                    refused = Some(e);
+                    break;
+                }
+                queued += 1;
+                if stream.has_ready() {
+                    break;
+                }
+            }
+            let more = refused.is_none() && stream.has_ready();
+            if let Err(e) = send_ready(sid, sess, &mut self.out, self.origin_hash, now, stream_id) {
+                self.out.counters.events_sent += queued as u64;
+                return (queued, Err(e.into()));
+            }
+            if let Some(e) = refused {
+                self.out.counters.events_sent += queued as u64;
+                return (queued, Err(e.into()));
+            }
+            if !more {
+                self.out.counters.events_sent += queued as u64;
+                return (queued, Ok(()));
+            }
+        }
+    }
+
     /// Closes every partly filled frame and queues it for sending.
     pub fn flush(&mut self, now: Instant) {
         self.observe(now);
