@@ -347,3 +347,35 @@ proptest! {
         prop_assert_eq!(sim.nodes[1].pending_events(), 0);
     }
 }
+
+#[test]
+fn fire_and_forget_flood_is_bounded_by_the_event_queue() {
+    let mut capped = config(2);
+    capped.stream.max_queued_frames = 2;
+    let mut sim = Sim::new(
+        vec![Endpoint::new(config(1)), Endpoint::new(capped)],
+        Faults::default(),
+        0,
+    );
+    sim.connect(0, 1, 1);
+    let b = sim.id(1);
+    assert!(sim.run_until(Duration::from_secs(2), STEP, |s| s.nodes[0].is_connected(b)));
+    sim.run_until(Duration::from_millis(5), STEP, |_| false);
+    while sim.nodes[1].poll_event().is_some() {}
+    sim.nodes[0]
+        .open_stream(b, 4, StreamMode::FireAndForget)
+        .unwrap();
+    for frame in 0..4u64 {
+        let now = sim.now;
+        for k in 0..5 {
+            sim.nodes[0]
+                .send(now, b, 4, &event(4, frame * 5 + k))
+                .unwrap();
+        }
+        sim.nodes[0].flush(now);
+        sim.step(STEP);
+    }
+    sim.run_until(Duration::from_millis(5), STEP, |_| false);
+    assert_eq!(sim.nodes[1].pending_events(), 2);
+    assert_eq!(sim.nodes[1].counters().dropped("queue_full"), 2);
+}

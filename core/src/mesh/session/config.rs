@@ -47,11 +47,15 @@ pub struct StreamConfig {
     pub ack_refresh: Duration,
     /// See `ack_refresh`.
     pub ack_linger: Duration,
+    /// Fire-and-forget frames arriving while this many deliveries wait for the application are
+    /// dropped (counted as `queue_full`); reliable streams are bounded by their credit instead.
+    pub max_queued_frames: usize,
 }
 
 impl Default for StreamConfig {
     /// 1,320-byte frames (1,400-byte datagrams), 1 MiB window, 200 ms retransmit timeout,
-    /// 20 ms NACK guard, ack every 16 frames or after 2 ms, refresh every 100 ms for 2 s.
+    /// 20 ms NACK guard, ack every 16 frames or after 2 ms, refresh every 100 ms for 2 s,
+    /// at most 65,536 queued deliveries before fire-and-forget frames are dropped.
     fn default() -> Self {
         StreamConfig {
             max_frame: 1320,
@@ -62,6 +66,7 @@ impl Default for StreamConfig {
             ack_delay: Duration::from_millis(2),
             ack_refresh: Duration::from_millis(100),
             ack_linger: Duration::from_secs(2),
+            max_queued_frames: 65_536,
         }
     }
 }

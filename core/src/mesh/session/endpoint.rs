@@ -685,6 +685,9 @@ impl Endpoint {
             return Err("stream_mode_mismatch");
         }
         let reliable = mode == StreamMode::Reliable;
+        if !reliable && out.events.len() >= cfg.max_queued_frames {
+            return Err("queue_full");
+        }
         let stream_id = header.stream_id;
         let arrival = stream.on_frame(
             now,
