@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use net::redex::{
-    Redex, RedexError, RedexFile, RedexFileConfig, Retention, TypedRedexFile, validate_channel,
+    Redex, RedexBatch, RedexError, RedexFile, RedexFileConfig, Retention, TypedRedexFile,
+    validate_channel,
 };
 
 fn heap() -> RedexFile {
@@ -187,6 +188,75 @@ fn parked_blocking_tail_is_woken_by_each_append() {
 #[test]
 fn parked_stream_tail_is_woken_by_each_append() {
     ping_pong(true);
+}
+
+#[test]
+fn recv_into_reads_backfill_then_live_then_lag_and_close() {
+    let f = RedexFile::open(
+        "b",
+        None,
+        RedexFileConfig::heap().with_retention(Retention {
+            max_events: Some(20),
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    for i in 0..5u64 {
+        f.append(&[i as u8; 3]).unwrap();
+    }
+    let mut t = f.tail(2);
+    let mut b = RedexBatch::new();
+    assert_eq!(t.recv_into(10, Duration::from_secs(1), &mut b).unwrap(), 3);
+    let got: Vec<_> = b.iter().map(|(s, _, p)| (s, p.to_vec())).collect();
+    assert_eq!(
+        got,
+        (2..5u64).map(|i| (i, vec![i as u8; 3])).collect::<Vec<_>>()
+    );
+    // Nothing new: a timeout returns 0 and leaves the batch alone.
+    assert_eq!(
+        t.recv_into(10, Duration::from_millis(20), &mut b).unwrap(),
+        0
+    );
+    assert_eq!(b.len(), 3);
+    // Live: a writer appends while the tail waits; `max` bounds each call.
+    let f2 = f.clone();
+    let w = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        for i in 5..9u64 {
+            f2.append(&[i as u8; 3]).unwrap();
+        }
+    });
+    b.clear();
+    let mut seqs = Vec::new();
+    while seqs.len() < 4 {
+        let n = t.recv_into(3, Duration::from_secs(5), &mut b).unwrap();
+        assert!((1..=3).contains(&n), "{n}");
+        seqs.extend(b.iter().map(|(s, _, _)| s));
+        b.clear();
+    }
+    w.join().unwrap();
+    assert_eq!(seqs, vec![5, 6, 7, 8]);
+    // Fall behind retention: one Lagged, then the oldest retained entry.
+    for i in 9..60u64 {
+        f.append(&[i as u8; 3]).unwrap();
+    }
+    f.sweep_retention().unwrap();
+    assert_eq!(
+        t.recv_into(100, Duration::from_secs(1), &mut b),
+        Err(RedexError::Lagged { skipped: 31 })
+    );
+    assert_eq!(
+        t.recv_into(100, Duration::from_secs(1), &mut b).unwrap(),
+        20
+    );
+    assert_eq!(b.iter().next().map(|e| e.0), Some(40));
+    f.close().unwrap();
+    assert_eq!(
+        t.recv_into(100, Duration::from_secs(1), &mut b),
+        Err(RedexError::Closed)
+    );
+    assert_eq!(t.recv_into(100, Duration::from_secs(1), &mut b).unwrap(), 0);
+    assert!(t.is_done());
 }
 
 #[test]

@@ -11,7 +11,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::meta::{EventMeta, MetaError};
-use crate::redex::{RedexError, RedexEvent, RedexFile};
+use crate::redex::{RedexBatch, RedexError, RedexFile};
+
+/// Frame buffers larger than this are not kept for reuse between appends.
+const FRAME_KEEP: usize = 64 * 1024;
+
+thread_local! {
+    /// Reused per thread to build `EventMeta ++ payload` frames without an allocation.
+    static FRAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// One decoded event handed to a fold.
 #[derive(Debug, Clone, Copy)]
@@ -212,12 +220,60 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
 
     /// Appends `payload` under a prefix with `dispatch` and `flags`; returns the seq.
     pub fn append(&self, dispatch: u8, flags: u8, payload: &[u8]) -> Result<u64, CortexError> {
+        self.append_with(dispatch, flags, |buf| {
+            buf.extend_from_slice(payload);
+            Ok(())
+        })
+    }
+
+    /// Appends `value` postcard-encoded under a prefix with `dispatch` and `flags`; returns
+    /// the seq. Same bytes as `append(dispatch, flags, &postcard::to_allocvec(value)?)`,
+    /// without the intermediate allocations. An encoding failure is
+    /// [`CortexError::Snapshot`] and appends nothing.
+    pub fn append_encoded<T: Serialize + ?Sized>(
+        &self,
+        dispatch: u8,
+        flags: u8,
+        value: &T,
+    ) -> Result<u64, CortexError> {
+        self.append_with(dispatch, flags, |buf| {
+            let v = std::mem::take(buf);
+            *buf =
+                postcard::to_extend(value, v).map_err(|e| CortexError::Snapshot(e.to_string()))?;
+            Ok(())
+        })
+    }
+
+    /// Builds `prefix ++ payload` in this thread's frame buffer (`fill` appends the payload
+    /// after a placeholder prefix), fills in the prefix and appends the frame.
+    fn append_with(
+        &self,
+        dispatch: u8,
+        flags: u8,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), CortexError>,
+    ) -> Result<u64, CortexError> {
         if self.shared.stop.load(Ordering::Acquire) {
             return Err(CortexError::Closed);
         }
-        let n = self.shared.origin_seq.fetch_add(1, Ordering::Relaxed);
-        let meta = EventMeta::new(dispatch, flags, self.shared.origin_hash, n, payload);
-        Ok(self.shared.file.append(&meta.frame(payload))?)
+        FRAME.with(|cell| {
+            // A re-entrant call (impossible today) would get its own buffer, not a panic.
+            let mut own = Vec::new();
+            let mut guard = cell.try_borrow_mut().ok();
+            let buf: &mut Vec<u8> = guard.as_deref_mut().unwrap_or(&mut own);
+            buf.clear();
+            buf.resize(super::META_LEN, 0);
+            let r = fill(buf).and_then(|()| {
+                let n = self.shared.origin_seq.fetch_add(1, Ordering::Relaxed);
+                let (prefix, tail) = buf.split_at_mut(super::META_LEN);
+                let meta = EventMeta::new(dispatch, flags, self.shared.origin_hash, n, tail);
+                prefix.copy_from_slice(&meta.encode());
+                Ok(self.shared.file.append(buf)?)
+            });
+            if buf.capacity() > FRAME_KEEP {
+                *buf = Vec::new();
+            }
+            r
+        })
     }
 
     /// Every seq below this has been folded.
@@ -325,10 +381,10 @@ impl<S> Drop for CortexAdapter<S> {
 
 fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: FoldErrorPolicy) {
     let mut tail = sh.file.tail(from);
-    let mut batch: Vec<RedexEvent> = Vec::with_capacity(256);
+    let mut batch = RedexBatch::new();
     'run: while !sh.stop.load(Ordering::Acquire) {
         batch.clear();
-        match tail.recv_batch(256, Duration::from_millis(20), &mut batch) {
+        match tail.recv_into(256, Duration::from_millis(20), &mut batch) {
             Ok(0) => {
                 if tail.is_done() {
                     break;
@@ -343,13 +399,13 @@ fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: Fold
             Err(_) => break,
         }
         let mut st = sh.state.write();
-        for ev in &batch {
-            let r = match EventMeta::decode(&ev.payload) {
+        for (seq, ts_ns, bytes) in batch.iter() {
+            let r = match EventMeta::decode(bytes) {
                 Ok((meta, payload)) => fold.apply(
                     &mut st,
                     &CortexEvent {
-                        seq: ev.seq,
-                        ts_ns: ev.ts_ns,
+                        seq,
+                        ts_ns,
                         meta,
                         payload,
                     },
@@ -360,7 +416,7 @@ fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: Fold
             if let Err(FoldError(m)) = r {
                 match policy {
                     FoldErrorPolicy::Stop => {
-                        *sh.stopped.lock() = Some((ev.seq, m));
+                        *sh.stopped.lock() = Some((seq, m));
                         drop(st);
                         break 'run;
                     }
@@ -369,7 +425,7 @@ fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: Fold
                     }
                 }
             }
-            sh.folded_next.store(ev.seq + 1, Ordering::Release);
+            sh.folded_next.store(seq + 1, Ordering::Release);
         }
         drop(st);
         sh.progress.notify(usize::MAX);

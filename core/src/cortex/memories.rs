@@ -317,8 +317,7 @@ impl Memories {
     }
 
     fn emit(&self, ev: &MemoryEvent) -> Result<u64, CortexError> {
-        let bytes = postcard::to_allocvec(ev).map_err(|e| CortexError::Snapshot(e.to_string()))?;
-        self.adapter.append(ev.dispatch(), 0, &bytes)
+        self.adapter.append_encoded(ev.dispatch(), 0, ev)
     }
 
     /// Stores a memory; returns the event's seq.

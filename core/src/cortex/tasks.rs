@@ -93,11 +93,45 @@ pub enum TaskEvent {
 impl TaskEvent {
     /// The dispatch byte of this event.
     pub fn dispatch(&self) -> u8 {
+        self.borrowed().dispatch()
+    }
+
+    fn borrowed(&self) -> TaskEventRef<'_> {
         match self {
-            TaskEvent::Created { .. } => DISPATCH_CREATED,
-            TaskEvent::Renamed { .. } => DISPATCH_RENAMED,
-            TaskEvent::Completed { .. } => DISPATCH_COMPLETED,
-            TaskEvent::Deleted { .. } => DISPATCH_DELETED,
+            TaskEvent::Created { id, title, ts } => TaskEventRef::Created {
+                id: *id,
+                title,
+                ts: *ts,
+            },
+            TaskEvent::Renamed { id, title, ts } => TaskEventRef::Renamed {
+                id: *id,
+                title,
+                ts: *ts,
+            },
+            TaskEvent::Completed { id, ts } => TaskEventRef::Completed { id: *id, ts: *ts },
+            TaskEvent::Deleted { id } => TaskEventRef::Deleted { id: *id },
+        }
+    }
+}
+
+/// Borrowing mirror of [`TaskEvent`]: the same variants and fields in the same order, so the
+/// same postcard bytes (tested). Encoding copies no title into a `String`; decoding borrows
+/// the title from the log instead of allocating it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum TaskEventRef<'a> {
+    Created { id: TaskId, title: &'a str, ts: u64 },
+    Renamed { id: TaskId, title: &'a str, ts: u64 },
+    Completed { id: TaskId, ts: u64 },
+    Deleted { id: TaskId },
+}
+
+impl TaskEventRef<'_> {
+    fn dispatch(&self) -> u8 {
+        match self {
+            TaskEventRef::Created { .. } => DISPATCH_CREATED,
+            TaskEventRef::Renamed { .. } => DISPATCH_RENAMED,
+            TaskEventRef::Completed { .. } => DISPATCH_COMPLETED,
+            TaskEventRef::Deleted { .. } => DISPATCH_DELETED,
         }
     }
 }
@@ -157,35 +191,38 @@ pub struct TasksState {
 impl TasksState {
     /// Applies one event (the fold).
     pub fn apply(&mut self, ev: &TaskEvent) -> Result<(), FoldError> {
+        self.apply_ref(ev.borrowed())
+    }
+
+    fn apply_ref(&mut self, ev: TaskEventRef<'_>) -> Result<(), FoldError> {
         let missing = |id| FoldError(format!("task {id} does not exist"));
         match ev {
-            TaskEvent::Created { id, title, ts } => {
-                if self.tasks.contains_key(id) {
+            TaskEventRef::Created { id, title, ts } => match self.tasks.entry(id) {
+                std::collections::btree_map::Entry::Occupied(_) => {
                     return Err(FoldError(format!("task {id} already exists")));
                 }
-                self.tasks.insert(
-                    *id,
-                    Task {
-                        id: *id,
-                        title: Arc::from(title.as_str()),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(Task {
+                        id,
+                        title: Arc::from(title),
                         status: TaskStatus::Pending,
-                        created_ns: *ts,
-                        updated_ns: *ts,
-                    },
-                );
+                        created_ns: ts,
+                        updated_ns: ts,
+                    });
+                }
+            },
+            TaskEventRef::Renamed { id, title, ts } => {
+                let t = self.tasks.get_mut(&id).ok_or_else(|| missing(id))?;
+                t.title = Arc::from(title);
+                t.updated_ns = ts;
             }
-            TaskEvent::Renamed { id, title, ts } => {
-                let t = self.tasks.get_mut(id).ok_or_else(|| missing(*id))?;
-                t.title = Arc::from(title.as_str());
-                t.updated_ns = *ts;
-            }
-            TaskEvent::Completed { id, ts } => {
-                let t = self.tasks.get_mut(id).ok_or_else(|| missing(*id))?;
+            TaskEventRef::Completed { id, ts } => {
+                let t = self.tasks.get_mut(&id).ok_or_else(|| missing(id))?;
                 t.status = TaskStatus::Completed;
-                t.updated_ns = *ts;
+                t.updated_ns = ts;
             }
-            TaskEvent::Deleted { id } => {
-                self.tasks.remove(id).ok_or_else(|| missing(*id))?;
+            TaskEventRef::Deleted { id } => {
+                self.tasks.remove(&id).ok_or_else(|| missing(id))?;
             }
         }
         Ok(())
@@ -310,6 +347,37 @@ impl TasksQuery<'_> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_events_encode_and_decode_like_owned_ones() {
+        let owned = [
+            TaskEvent::Created {
+                id: 7,
+                title: "write the plan".into(),
+                ts: 1 << 40,
+            },
+            TaskEvent::Renamed {
+                id: u64::MAX,
+                title: String::new(),
+                ts: 3,
+            },
+            TaskEvent::Completed { id: 0, ts: 9 },
+            TaskEvent::Deleted { id: 300 },
+        ];
+        for ev in &owned {
+            let a = postcard::to_allocvec(ev).unwrap();
+            let b = postcard::to_allocvec(&ev.borrowed()).unwrap();
+            assert_eq!(a, b, "{ev:?}");
+            let back: TaskEventRef<'_> = postcard::from_bytes(&a).unwrap();
+            assert_eq!(back, ev.borrowed());
+            assert_eq!(back.dispatch(), ev.dispatch());
+        }
+    }
+}
+
 mod arc_str {
     use std::sync::Arc;
 
@@ -325,12 +393,12 @@ mod arc_str {
 }
 
 fn tasks_fold(st: &mut TasksState, ev: &CortexEvent<'_>) -> Result<(), FoldError> {
-    let e: TaskEvent =
+    let e: TaskEventRef<'_> =
         postcard::from_bytes(ev.payload).map_err(|e| FoldError(format!("decode: {e}")))?;
     if e.dispatch() != ev.meta.dispatch {
         return Err(FoldError("dispatch does not match the event".into()));
     }
-    st.apply(&e)
+    st.apply_ref(e)
 }
 
 /// The tasks model over one RedEX file (conventionally `cortex/tasks`).
@@ -369,34 +437,33 @@ impl Tasks {
         })
     }
 
-    fn emit(&self, ev: &TaskEvent) -> Result<u64, CortexError> {
-        let bytes = postcard::to_allocvec(ev).map_err(|e| CortexError::Snapshot(e.to_string()))?;
-        self.adapter.append(ev.dispatch(), 0, &bytes)
+    fn emit(&self, ev: TaskEventRef<'_>) -> Result<u64, CortexError> {
+        self.adapter.append_encoded(ev.dispatch(), 0, &ev)
     }
 
     /// Creates a task; returns the event's seq.
     pub fn create(&self, id: TaskId, title: &str, now_ns: u64) -> Result<u64, CortexError> {
-        self.emit(&TaskEvent::Created {
+        self.emit(TaskEventRef::Created {
             id,
-            title: title.to_string(),
+            title,
             ts: now_ns,
         })
     }
     /// Renames a task.
     pub fn rename(&self, id: TaskId, title: &str, now_ns: u64) -> Result<u64, CortexError> {
-        self.emit(&TaskEvent::Renamed {
+        self.emit(TaskEventRef::Renamed {
             id,
-            title: title.to_string(),
+            title,
             ts: now_ns,
         })
     }
     /// Completes a task.
     pub fn complete(&self, id: TaskId, now_ns: u64) -> Result<u64, CortexError> {
-        self.emit(&TaskEvent::Completed { id, ts: now_ns })
+        self.emit(TaskEventRef::Completed { id, ts: now_ns })
     }
     /// Deletes a task.
     pub fn delete(&self, id: TaskId) -> Result<u64, CortexError> {
-        self.emit(&TaskEvent::Deleted { id })
+        self.emit(TaskEventRef::Deleted { id })
     }
 
     /// The adapter (state lock, `wait_for_seq`, `changes`, `snapshot`, `close`).

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use event_listener::{Event, Listener};
 use parking_lot::{Mutex, MutexGuard};
 
+use super::batch::RedexBatch;
 use super::clock::coarse_now_ns;
 use super::config::RedexFileConfig;
 use super::disk::{self, DiskSegment, RecoveryReport};
@@ -498,6 +499,23 @@ impl Core {
                 payload: p.to_vec(),
             })
         });
+        (n, None, st.closed)
+    }
+
+    /// Like [`Self::read_from`], copying into a [`RedexBatch`] (no allocation per entry).
+    pub(crate) fn read_into(
+        &self,
+        from: u64,
+        max: usize,
+        out: &mut RedexBatch,
+    ) -> (usize, Option<u64>, bool) {
+        let st = self.state.lock();
+        if from < st.low_seq {
+            return (0, Some(st.low_seq - from), st.closed);
+        }
+        let n = st
+            .store
+            .visit(from, u64::MAX, max, |seq, ts_ns, p| out.push(seq, ts_ns, p));
         (n, None, st.closed)
     }
 

@@ -21,6 +21,7 @@
 //! 64 KiB, then in the OS page cache), cross-process exclusion, or replication (a later layer).
 //! Plain data in and out (`&[u8]`, `u64`, [`RedexEvent`]) keeps the API binding-friendly.
 
+mod batch;
 pub mod bench;
 mod clock;
 mod config;
@@ -34,6 +35,7 @@ mod sync;
 mod tail;
 mod typed;
 
+pub use batch::RedexBatch;
 pub use clock::{coarse_now_ns, coarse_resolution_ns};
 pub use config::{FsyncPolicy, RedexFileConfig, Retention};
 pub use disk::RecoveryReport;

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use event_listener::{EventListener, Listener};
 use futures_core::Stream;
 
+use super::batch::RedexBatch;
 use super::error::RedexError;
 use super::file::{Core, RedexEvent};
 
@@ -168,22 +169,69 @@ impl RedexTail {
                 Step::End => return Ok(None),
                 Step::Empty => {}
             }
-            if spins < SPIN {
-                spins += 1;
-                if !self.has_new() {
-                    std::hint::spin_loop();
-                    if spins.is_multiple_of(64) {
-                        std::thread::yield_now();
-                    }
-                }
-                continue;
-            }
-            let parked = Parked::new(&self.core);
-            if self.has_new() {
-                continue;
-            }
-            if !parked.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+            if !self.wait_new(&mut spins, deadline) {
                 return Ok(None);
+            }
+        }
+    }
+
+    /// One wait step after a read found nothing: spins (up to `SPIN` calls in total, counted
+    /// in `spins`), then parks. Returns `false` once `deadline` has passed.
+    fn wait_new(&self, spins: &mut u32, deadline: Option<Instant>) -> bool {
+        if *spins < SPIN {
+            *spins += 1;
+            if !self.has_new() {
+                std::hint::spin_loop();
+                if spins.is_multiple_of(64) {
+                    std::thread::yield_now();
+                }
+            }
+            return true;
+        }
+        let parked = Parked::new(&self.core);
+        if self.has_new() {
+            return true;
+        }
+        parked.wait(deadline) || deadline.is_none_or(|d| Instant::now() < d)
+    }
+
+    /// Copies up to `max` entries into `out` (appending), waiting up to `timeout` for the
+    /// first. Returns how many were added (0 on timeout, or once the tail has ended). Lag and
+    /// close are returned as `Err` exactly as [`Self::recv_timeout`] returns them, never
+    /// together with entries. Unlike [`Self::recv_batch`] this allocates nothing per entry.
+    pub fn recv_into(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+        out: &mut RedexBatch,
+    ) -> Result<usize, RedexError> {
+        let mut n = 0;
+        while n < max {
+            let Some(e) = self.buf.pop_front() else { break };
+            out.push(e.seq, e.ts_ns, &e.payload);
+            n += 1;
+        }
+        if n > 0 || max == 0 || self.done {
+            return Ok(n);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut spins = 0u32;
+        loop {
+            let (k, lag, closed) = self.core.read_into(self.next, max, out);
+            if let Some(skipped) = lag {
+                self.next += skipped;
+                return Err(RedexError::Lagged { skipped });
+            }
+            if k > 0 {
+                self.next = out.last_seq().map_or(self.next, |s| s + 1);
+                return Ok(k);
+            }
+            if closed {
+                self.done = true;
+                return Err(RedexError::Closed);
+            }
+            if !self.wait_new(&mut spins, Some(deadline)) {
+                return Ok(0);
             }
         }
     }
