@@ -155,12 +155,49 @@ pub unsafe extern "C" fn net_ingest_with_key(
     })
 }
 
+/// The C form of one batch outcome.
+fn to_outcome(outcome: Result<Receipt, &Error>) -> net_outcome {
+    match outcome {
+        Ok(r) => net_outcome {
+            seq: r.seq,
+            status: NET_OK,
+            shard: r.shard,
+        },
+        Err(e) => net_outcome {
+            seq: 0,
+            status: e.code(),
+            shard: 0,
+        },
+    }
+}
+
+/// Ingests well-formed slices (the common case: no intermediate copy of the slice list) and
+/// writes one outcome per slice to `outcomes` when it is not NULL.
+///
+/// # Safety
+/// `outcomes` must be NULL or valid for as many writes as `slices` yields.
+unsafe fn ingest_valid<'a>(
+    bus: &net_bus,
+    slices: impl IntoIterator<Item = &'a [u8]>,
+    outcomes: *mut net_outcome,
+) {
+    let report = bus.bus.ingest_raw_batch(slices);
+    if outcomes.is_null() {
+        return;
+    }
+    for (i, outcome) in report.outcomes.iter().enumerate() {
+        // SAFETY: the engine returns one outcome per input slice, and the caller guarantees
+        // room for that many outcomes.
+        unsafe { outcomes.add(i).write(to_outcome(outcome.as_ref().copied())) };
+    }
+}
+
 /// Ingests events whose slices were checked one by one (`Err` entries fail individually) and
 /// writes one outcome per entry to `outcomes` when it is not NULL.
 ///
 /// # Safety
 /// `outcomes` must be NULL or valid for `slices.len()` writes.
-unsafe fn ingest_slices(
+unsafe fn ingest_checked(
     bus: &net_bus,
     slices: Vec<Result<&[u8], Error>>,
     outcomes: *mut net_outcome,
@@ -180,20 +217,8 @@ unsafe fn ingest_slices(
             }),
             Err(e) => Err(e.clone()),
         };
-        let value = match outcome {
-            Ok(r) => net_outcome {
-                seq: r.seq,
-                status: NET_OK,
-                shard: r.shard,
-            },
-            Err(e) => net_outcome {
-                seq: 0,
-                status: e.code(),
-                shard: 0,
-            },
-        };
         // SAFETY: `i < slices.len()`, and the caller guarantees room for that many outcomes.
-        unsafe { outcomes.add(i).write(value) };
+        unsafe { outcomes.add(i).write(to_outcome(outcome.as_ref().copied())) };
     }
 }
 
@@ -220,15 +245,19 @@ pub unsafe extern "C" fn net_ingest_raw_batch(
         if count > 0 && (ptrs.is_null() || lens.is_null()) {
             return Err(Error::InvalidArgument("ptrs or lens is NULL".into()));
         }
-        let slices = (0..count)
-            .map(|i| {
-                // SAFETY: `ptrs` and `lens` hold `count` entries per the caller's contract, and
-                // each entry describes a readable range (or NULL, which `bytes` rejects).
-                unsafe { bytes(*ptrs.add(i), *lens.add(i), "event") }
-            })
-            .collect();
-        // SAFETY: forwarded caller contract for `outcomes`.
-        unsafe { ingest_slices(&handle, slices, outcomes) };
+        let slice = |i: usize| {
+            // SAFETY: `ptrs` and `lens` hold `count` entries per the caller's contract, and
+            // each entry describes a readable range (or NULL, which `bytes` rejects).
+            unsafe { bytes(*ptrs.add(i), *lens.add(i), "event") }
+        };
+        if (0..count).all(|i| slice(i).is_ok()) {
+            let valid = (0..count).filter_map(|i| slice(i).ok());
+            // SAFETY: forwarded caller contract for `outcomes` (one per entry).
+            unsafe { ingest_valid(&handle, valid, outcomes) };
+        } else {
+            // SAFETY: forwarded caller contract for `outcomes`.
+            unsafe { ingest_checked(&handle, (0..count).map(slice).collect(), outcomes) };
+        }
         Ok(())
     })
 }
@@ -267,16 +296,13 @@ pub unsafe extern "C" fn net_ingest_raw_packed(
         // SAFETY: `data` is readable for `total` bytes per the caller's contract.
         let buf = unsafe { bytes(data, total, "data") }?;
         let mut offset = 0;
-        let slices = lens
-            .iter()
-            .map(|&l| {
-                let s = &buf[offset..offset + l];
-                offset += l;
-                Ok(s)
-            })
-            .collect();
-        // SAFETY: forwarded caller contract for `outcomes`.
-        unsafe { ingest_slices(&handle, slices, outcomes) };
+        let slices = lens.iter().map(|&l| {
+            let s = &buf[offset..offset + l];
+            offset += l;
+            s
+        });
+        // SAFETY: forwarded caller contract for `outcomes` (one per entry of `lens`).
+        unsafe { ingest_valid(&handle, slices, outcomes) };
         Ok(())
     })
 }
