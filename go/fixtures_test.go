@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -196,6 +197,70 @@ func TestCursorCases(t *testing.T) {
 		}
 		if _, err := bus.Poll(PollRequest{Cursor: c}); !errors.Is(err, ErrInvalidCursor) {
 			t.Errorf("%q: got %v, want ErrInvalidCursor", c, err)
+		}
+	}
+}
+
+// TestPollRequestCases sends the fixture's request texts verbatim to net_poll_ex: the engine
+// parses them (core/src/bus/request.rs), so Go reports exactly what Rust and C report.
+func TestPollRequestCases(t *testing.T) {
+	var f struct {
+		Valid []struct {
+			Input      string `json:"input"`
+			Normalized struct {
+				Limit  int     `json:"limit"`
+				Cursor *string `json:"cursor"`
+				Filter any     `json:"filter"`
+			} `json:"normalized"`
+		} `json:"valid"`
+		Invalid []struct {
+			Input      string  `json:"input"`
+			Key        *string `json:"key"`
+			EngineKind string  `json:"engine_kind"`
+		} `json:"invalid"`
+	}
+	fixture(t, "bus/poll_request_cases.json", &f)
+	if len(f.Valid) == 0 || len(f.Invalid) == 0 {
+		t.Fatal("empty fixture")
+	}
+	bus := newBus(t, nil)
+	for i := range 5 {
+		if _, err := bus.IngestRaw(`{"t":` + string(rune('0'+i)) + `}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bus.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.Valid {
+		if c.Normalized.Cursor != nil {
+			continue // the fixture's cursors are parser cases, not cursors of this bus
+		}
+		page, err := bus.cPollEx(c.Input)
+		if err != nil {
+			t.Errorf("%q: %v", c.Input, err)
+			continue
+		}
+		want := min(c.Normalized.Limit, 5)
+		if c.Normalized.Filter != nil {
+			want = 0 // the fixture's filters name paths these events do not have
+		}
+		if len(page.Events) != want {
+			t.Errorf("%q: %d events, want %d", c.Input, len(page.Events), want)
+		}
+	}
+	for _, c := range f.Invalid {
+		if c.Input == "" {
+			continue // Go passes "" as NULL (the default request); Rust and C cover it
+		}
+		_, err := bus.cPollEx(c.Input)
+		var e *Error
+		if !errors.As(err, &e) || e.Kind.Name() != c.EngineKind {
+			t.Errorf("%q: got %v, want kind %s", c.Input, err, c.EngineKind)
+			continue
+		}
+		if c.Key != nil && !strings.Contains(e.Message, *c.Key) {
+			t.Errorf("%q: message %q does not name %q", c.Input, e.Message, *c.Key)
 		}
 	}
 }
