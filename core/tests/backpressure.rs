@@ -15,9 +15,31 @@ struct Outcome {
     stats: Stats,
 }
 
+/// How `scenario` offers events 1..=20.
+#[derive(Clone, Copy, Debug)]
+enum Offer {
+    /// One `ingest` call per event.
+    Single,
+    /// One `ingest_batch` of all twenty (positions claimed for a run of events at once).
+    Batch,
+    /// One `ingest_raw_batch` of their JSON texts (one shared buffer).
+    RawBatch,
+}
+
 /// One shard, ring of 8, drain batches of 1. Event 0 is held at the closed adapter gate, so
 /// the ring is empty and nothing drains while events 1..=20 are offered.
 fn scenario(mode: Backpressure) -> Outcome {
+    scenario_with(mode, Offer::Single)
+}
+
+fn kind(outcome: &net::Result<net::Receipt>) -> &'static str {
+    match outcome {
+        Ok(_) => "ok",
+        Err(e) => e.kind().as_str(),
+    }
+}
+
+fn scenario_with(mode: Backpressure, offer: Offer) -> Outcome {
     let gate = GatedAdapter::new(false);
     let cfg = EventBusConfig::builder()
         .ring_capacity(8)
@@ -28,12 +50,18 @@ fn scenario(mode: Backpressure) -> Outcome {
     let bus = EventBus::with_adapter(cfg, gate.clone()).unwrap();
     bus.ingest(ev(0)).unwrap();
     gate.wait_for_blocked_worker();
-    let results = (1..=20)
-        .map(|i| match bus.ingest(ev(i)) {
-            Ok(_) => "ok",
-            Err(e) => e.kind().as_str(),
-        })
-        .collect();
+    let results = match offer {
+        Offer::Single => (1..=20).map(|i| kind(&bus.ingest(ev(i)))).collect(),
+        Offer::Batch => {
+            let report = bus.ingest_batch((1..=20).map(ev));
+            report.outcomes.iter().map(kind).collect()
+        }
+        Offer::RawBatch => {
+            let texts: Vec<String> = (1..=20).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+            let report = bus.ingest_raw_batch(texts.iter().map(|t| t.as_bytes()));
+            report.outcomes.iter().map(kind).collect()
+        }
+    };
     gate.open();
     bus.flush().unwrap();
     let polled = bus
@@ -262,4 +290,36 @@ fn adapter_failures_are_counted_not_lost() {
     assert_eq!(stats.dropped.adapter_failed, 5);
     assert!(stats.adapter_errors >= 1);
     assert_eq!(stats.in_flight, 0);
+}
+
+/// A batch into a ring with less room than the batch behaves exactly like the same events
+/// offered one by one: same outcome per event, same events stored, same counters. (Batches
+/// claim ring positions for many events at once, and fall back to the per-event path, with
+/// its backpressure mode, at the first event that finds the ring full.)
+#[test]
+fn batches_behave_like_single_events_in_every_mode() {
+    let modes = [
+        Backpressure::DropOldest,
+        Backpressure::DropNewest,
+        Backpressure::FailProducer,
+        Backpressure::Block {
+            timeout: Duration::from_millis(5),
+        },
+        Backpressure::Sample {
+            keep_one_in: 2,
+            high_water: 0.5,
+        },
+    ];
+    for mode in modes {
+        let single = scenario_with(mode, Offer::Single);
+        for offer in [Offer::Batch, Offer::RawBatch] {
+            let o = scenario_with(mode, offer);
+            let what = format!("{} via {offer:?}", mode.mode());
+            assert_eq!(o.results, single.results, "{what}");
+            assert_eq!(o.polled, single.polled, "{what}");
+            assert_eq!(o.stats.accepted, single.stats.accepted, "{what}");
+            assert_eq!(o.stats.dropped, single.stats.dropped, "{what}");
+            assert_eq!(o.stats.rejected, single.stats.rejected, "{what}");
+        }
+    }
 }

@@ -377,6 +377,34 @@ fn ingest_rejects_bad_events_and_use_after_shutdown() {
     assert_eq!(bus.shutdown().unwrap(), done);
 }
 
+/// `ingest_raw_batch` stores each valid event byte for byte; without a partition key the
+/// valid events of one batch share one buffer (laid out back to back, invalid ones skipped),
+/// with a partition key each has its own.
+#[test]
+fn raw_batch_events_are_exact_and_share_one_buffer() {
+    let texts = [r#"{"i":0}"#, "nope", r#" {"i":1} "#, r#"{"i":2,"s":"é"}"#];
+    for (partitioned, shards) in [(false, 3u16), (true, 3)] {
+        let mut cfg = EventBusConfig::builder().num_shards(shards);
+        if partitioned {
+            cfg = cfg.partition_key("i");
+        }
+        let bus = EventBus::new(cfg.build().unwrap()).unwrap();
+        let report = bus.ingest_raw_batch(texts.iter().map(|t| t.as_bytes()));
+        assert_eq!(report.accepted(), 3);
+        bus.flush().unwrap();
+        let mut got = read_all(&bus, Ordering::PerShard);
+        got.sort_by_key(index);
+        let raws: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(raws, [texts[0], texts[2], texts[3]]);
+        let ptrs: Vec<usize> = got
+            .iter()
+            .map(|e| e.event.raw().as_ptr() as usize)
+            .collect();
+        let contiguous = ptrs[1] == ptrs[0] + texts[0].len() && ptrs[2] == ptrs[1] + texts[2].len();
+        assert_eq!(contiguous, !partitioned, "partitioned: {partitioned}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     /// Any poll limits, over any interleaving of ingest and flush, read everything exactly once.

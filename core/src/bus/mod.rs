@@ -255,37 +255,69 @@ impl EventBus {
             }
         };
         let batch_shard = self.inner.round_robin();
-        for event in iter {
-            let outcome = self.inner.check_size(&event).and_then(|()| {
-                let shard = if self.inner.partition.is_some() {
-                    self.inner.pick_shard(&event, None)
-                } else {
-                    batch_shard
-                };
-                self.inner.push(shard, event)
-            });
-            outcomes.push(outcome);
+        let sampled = matches!(self.inner.config.backpressure, Backpressure::Sample { .. });
+        if self.inner.partition.is_some() || sampled {
+            // Per-event shard choice or per-event sampling: one push per event.
+            for event in iter {
+                let outcome = self.inner.check_size(&event).and_then(|()| {
+                    let shard = if self.inner.partition.is_some() {
+                        self.inner.pick_shard(&event, None)
+                    } else {
+                        batch_shard
+                    };
+                    self.inner.push(shard, event)
+                });
+                outcomes.push(outcome);
+            }
+        } else {
+            let events: Vec<Event> = iter.collect();
+            self.inner
+                .push_reserved(batch_shard, events.into_iter(), &mut outcomes);
         }
         BatchReport { outcomes }
     }
 
     /// Validates and ingests many raw JSON byte strings; invalid ones fail individually.
+    ///
+    /// Without a partition key the valid events are copied into one buffer shared by the whole
+    /// batch (one allocation per batch instead of one per event); the buffer is freed when the
+    /// last of its events is dropped. With a partition key each event gets its own buffer,
+    /// because its events land on different shards and would pin each other's memory.
     pub fn ingest_raw_batch<'a, I: IntoIterator<Item = &'a [u8]>>(&self, raws: I) -> BatchReport {
-        let mut outcomes = Vec::new();
-        let mut valid = Vec::new();
-        let mut slots = Vec::new();
-        for raw in raws {
-            match self
-                .inner
-                .check_len(raw.len())
-                .and_then(|()| Event::from_slice(raw))
-            {
-                Ok(e) => {
-                    slots.push(outcomes.len());
+        let raws: Vec<&[u8]> = raws.into_iter().collect();
+        let shared = self.inner.partition.is_none() && raws.len() > 1;
+        let mut outcomes = Vec::with_capacity(raws.len());
+        let mut slots = Vec::with_capacity(raws.len());
+        let mut valid = Vec::with_capacity(raws.len());
+        let mut total = 0usize;
+        for (i, raw) in raws.iter().enumerate() {
+            let checked = self.inner.check_len(raw.len()).and_then(|()| {
+                if shared {
+                    crate::event::validate(raw)
+                } else {
+                    Event::from_slice(raw).map(|e| valid.push(e))
+                }
+            });
+            match checked {
+                Ok(()) => {
+                    slots.push(i);
+                    total += raw.len();
                     outcomes.push(Ok(Receipt { shard: 0, seq: 0 }));
-                    valid.push(e);
                 }
                 Err(e) => outcomes.push(Err(e)),
+            }
+        }
+        if shared {
+            let mut buf = Vec::with_capacity(total);
+            for &i in &slots {
+                buf.extend_from_slice(raws[i]);
+            }
+            let buf = bytes::Bytes::from(buf);
+            let mut at = 0;
+            for &i in &slots {
+                let len = raws[i].len();
+                valid.push(Event::from_validated(buf.slice(at..at + len)));
+                at += len;
             }
         }
         let report = self.ingest_batch(valid);
@@ -488,6 +520,53 @@ impl Inner {
                 Ok(Receipt { shard: id, seq })
             }
             Err(event) => self.push_full(shard_idx, event),
+        }
+    }
+
+    /// Pushes a batch into one shard in input order, claiming ring positions for each run of
+    /// events that pass the size check with one CAS (as many as fit); an event that finds the
+    /// ring full takes the per-event path with its backpressure mode. Not for `sample`, whose
+    /// decision is per event.
+    fn push_reserved(
+        &self,
+        shard_idx: usize,
+        mut events: std::vec::IntoIter<Event>,
+        outcomes: &mut Vec<Result<Receipt>>,
+    ) {
+        let shard = &self.shards[shard_idx];
+        let id = shard_idx as u16;
+        while events.len() > 0 {
+            let run = events
+                .as_slice()
+                .iter()
+                .take_while(|e| e.len() <= self.config.max_event_bytes)
+                .count();
+            if run == 0 {
+                // The front event is too large: it fails alone, in its place.
+                if let Some(event) = events.next() {
+                    let outcome = self
+                        .check_size(&event)
+                        .and_then(|()| self.push(shard_idx, event));
+                    outcomes.push(outcome);
+                }
+                continue;
+            }
+            let mut left = run;
+            while left > 0 {
+                let (first, n) = shard.ring.push_batch(&mut events, left);
+                if n > 0 {
+                    self.wake_worker(shard.worker, false);
+                    outcomes.extend(
+                        (first..first + n as u64).map(|seq| Ok(Receipt { shard: id, seq })),
+                    );
+                    left -= n;
+                } else {
+                    // Full: this event takes the backpressure path; the rest retry a claim.
+                    let Some(event) = events.next() else { break };
+                    outcomes.push(self.push(shard_idx, event));
+                    left -= 1;
+                }
+            }
         }
     }
 

@@ -98,6 +98,71 @@ impl ShardRing {
         }
     }
 
+    /// Pushes up to `max` events taken from the front of `events` into consecutive positions
+    /// claimed with a single CAS on the tail. Takes as many as fit right now (possibly fewer
+    /// than `max` when the ring is nearly full or a consumer is still freeing slots) and
+    /// returns the first position and how many were pushed; `(_, 0)` means the ring was full
+    /// (nothing was taken from `events`).
+    ///
+    /// A `vec::IntoIter` (whose length is exact) is the source, so every claimed slot is
+    /// filled: a claimed but never written position would stall consumers forever.
+    pub fn push_batch(&self, events: &mut std::vec::IntoIter<Event>, max: usize) -> (u64, usize) {
+        let want = max.min(events.len()).min(self.capacity as usize) as u64;
+        let mut pos = self.tail.load(Ordering::Relaxed);
+        if want == 0 {
+            return (pos, 0);
+        }
+        loop {
+            // Count the slots from `pos` that are free for exactly their position. A slot only
+            // ever moves towards free (a consumer stamps it `p` when it empties it), and only
+            // the producer that claims position `p` stamps it `p + 1`, so the count stays
+            // valid while `tail` is still `pos`, which the CAS below checks.
+            let mut n = 0u64;
+            while n < want {
+                let slot = &self.slots[((pos + n) & self.mask) as usize];
+                if slot.stamp.load(Ordering::Acquire) != pos + n {
+                    break;
+                }
+                n += 1;
+            }
+            if n == 0 {
+                let stamp = self.slots[(pos & self.mask) as usize]
+                    .stamp
+                    .load(Ordering::Acquire);
+                if (stamp as i64 - pos as i64) < 0 {
+                    // The slot still holds the event from one lap ago: the ring is full.
+                    return (pos, 0);
+                }
+                pos = self.tail.load(Ordering::Relaxed);
+                continue;
+            }
+            // SeqCst for the drain worker's sleep protocol, as in `push`.
+            match self
+                .tail
+                .compare_exchange(pos, pos + n, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    for p in pos..pos + n {
+                        let Some(event) = events.next() else {
+                            // Unreachable: `n <= events.len()` and a vec iterator's length is
+                            // exact. Stamping the slot as if consumed would corrupt positions,
+                            // so stop here loudly rather than leave a silent hole.
+                            unreachable!("push_batch: source shorter than its length");
+                        };
+                        let slot = &self.slots[(p & self.mask) as usize];
+                        // SAFETY: the CAS from `pos` gave this thread exclusive ownership of
+                        // positions `pos..pos + n`; each slot was stamped free for its
+                        // position (its previous value was moved out by its consumer).
+                        unsafe { (*slot.value.get()).write(event) };
+                        slot.stamp.store(p + 1, Ordering::Release);
+                    }
+                    return (pos, n as usize);
+                }
+                Err(actual) => pos = actual,
+            }
+        }
+    }
+
     /// Pops the oldest event with its position, or `None` if no published event is waiting.
     pub fn pop(&self) -> Option<(u64, Event)> {
         let mut pos = self.head.load(Ordering::Relaxed);
@@ -225,6 +290,84 @@ mod tests {
         assert_eq!(got, vec![2, 3, 4]);
         assert!(r.pop().is_none());
         assert_eq!(r.pop_batch(10, |_, _| unreachable!()), 0);
+    }
+
+    fn evs(range: std::ops::Range<u64>) -> std::vec::IntoIter<Event> {
+        range.map(ev).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn push_batch_claims_what_fits_in_order() {
+        let r = ShardRing::new(8);
+        let mut src = evs(0..5);
+        assert_eq!(r.push_batch(&mut src, 3), (0, 3));
+        assert_eq!(src.len(), 2);
+        assert_eq!(r.push_batch(&mut src, 10), (3, 2));
+        assert_eq!(src.len(), 0);
+        assert_eq!(r.push_batch(&mut src, 10), (5, 0));
+        // Three slots left: a batch of five takes three, then the ring is full.
+        let mut src = evs(5..10);
+        assert_eq!(r.push_batch(&mut src, 5), (5, 3));
+        assert_eq!(r.push_batch(&mut src, 5), (8, 0));
+        assert_eq!(src.len(), 2);
+        let mut got = Vec::new();
+        r.pop_batch(3, |p, e| got.push((p, e.as_str().parse::<u64>().unwrap())));
+        assert_eq!(got, vec![(0, 0), (1, 1), (2, 2)]);
+        assert_eq!(r.push_batch(&mut src, 5), (8, 2));
+        assert_eq!(r.push(ev(99)), Ok(10));
+        assert!(r.push(ev(100)).is_err());
+        let mut got = Vec::new();
+        r.pop_batch(100, |p, e| {
+            got.push((p, e.as_str().parse::<u64>().unwrap()))
+        });
+        let want: Vec<(u64, u64)> = (3..10).map(|i| (i, i)).chain([(10, 99)]).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn batch_producers_and_consumers_lose_nothing() {
+        let r = Arc::new(ShardRing::new(64));
+        let per = 20_000u64;
+        let producers: Vec<_> = (0..3)
+            .map(|t| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    let mut next = t * per;
+                    let end = (t + 1) * per;
+                    while next < end {
+                        let chunk = (next..(next + 1 + next % 37).min(end)).collect::<Vec<_>>();
+                        let mut src = chunk.into_iter().map(ev).collect::<Vec<_>>().into_iter();
+                        while src.len() > 0 {
+                            let (_, k) = r.push_batch(&mut src, 16);
+                            next += k as u64;
+                            if k == 0 {
+                                std::thread::yield_now();
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        let mut last = None;
+        while (seen.len() as u64) < 3 * per {
+            let n = r.pop_batch(10, |p, e| {
+                assert!(last.is_none_or(|l| p == l + 1), "dense positions");
+                last = Some(p);
+                seen.push(e.as_str().parse::<u64>().unwrap());
+            });
+            if n == 0 {
+                std::thread::yield_now();
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        // Each producer's events arrive in its own order.
+        for t in 0..3 {
+            let mine: Vec<u64> = seen.iter().copied().filter(|v| v / per == t).collect();
+            assert_eq!(mine, (t * per..(t + 1) * per).collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -39,6 +39,12 @@ impl Event {
         Ok(Event { raw: bytes })
     }
 
+    /// Wraps bytes the caller has already validated with [`validate`] (no second pass).
+    pub(crate) fn from_validated(raw: Bytes) -> Event {
+        debug_assert!(validate(&raw).is_ok());
+        Event { raw }
+    }
+
     /// Serializes `value` to JSON. Serialization output is valid JSON, so it is not re-checked.
     /// A value that cannot be represented as JSON (a map with non-string keys, a failing
     /// `Serialize` impl) is `Error::InvalidArgument`.
