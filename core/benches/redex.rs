@@ -222,7 +222,10 @@ fn filter() -> Option<String> {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let f = filter();
-    let wanted = |name: &str| f.as_deref().is_none_or(|f| name.contains(f));
+    let wanted = |name: &str| {
+        f.as_deref()
+            .is_none_or(|f| name.contains(f) || f.contains(name))
+    };
     appends(&mut c);
     if wanted("redex_tail_latency") {
         tail_latency();
