@@ -172,3 +172,99 @@ impl RecvStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::stream::SendStream;
+
+    const EVERY: u32 = 16;
+    const DELAY: Duration = Duration::from_millis(2);
+
+    fn feed(r: &mut RecvStream, now: Instant, seq: u64, out: &mut Vec<u64>) -> Arrival {
+        r.on_frame(now, seq, vec![0; 10], 1, EVERY, DELAY, |s, _, _| {
+            out.push(s)
+        })
+    }
+
+    #[test]
+    fn in_order_exactly_once_with_gaps_and_duplicates() {
+        let now = Instant::now();
+        let mut r = RecvStream::new(StreamMode::Reliable, 1 << 20);
+        let mut got = Vec::new();
+        for seq in [3, 1, 1, 5, 2, 3, 4] {
+            feed(&mut r, now, seq, &mut got);
+        }
+        assert_eq!(got, vec![1, 2, 3, 4, 5]);
+        assert_eq!(feed(&mut r, now, 2, &mut got), Arrival::Duplicate);
+        assert_eq!(r.next_expected(), 6);
+    }
+
+    #[test]
+    fn more_gaps_than_an_ack_can_name_lower_highest() {
+        let now = Instant::now();
+        let mut r = RecvStream::new(StreamMode::Reliable, 1 << 20);
+        let mut got = Vec::new();
+        // Received: 1, then every even sequence 4..=200: gaps at 2-3, 5, 7, ...
+        feed(&mut r, now, 1, &mut got);
+        for seq in (4..=200).step_by(2) {
+            feed(&mut r, now, seq, &mut got);
+        }
+        let ack = r.make_ack(now);
+        assert_eq!(ack.cumulative, 1);
+        assert_eq!(ack.nacks.len(), MAX_NACK_RANGES);
+        assert_eq!(ack.nacks[0], (2, 2));
+        let (last_start, last_len) = ack.nacks[MAX_NACK_RANGES - 1];
+        // The last named gap is followed by a received sequence, and nothing beyond the next
+        // unnamed gap is claimed.
+        assert_eq!(ack.highest, last_start + u64::from(last_len));
+        assert!(ack.highest < 200);
+        let mut b = Vec::new();
+        ack.encode(&mut b);
+        assert_eq!(super::super::Ack::parse(&b), Ok(ack.clone()));
+
+        // A sender holding 1..=200 frees exactly the received ones up to `highest` and
+        // resends exactly the named gaps.
+        let mut s = SendStream::new(StreamMode::Reliable, 64, 1 << 20);
+        for i in 0..200u64 {
+            s.push(&i.to_le_bytes()).unwrap();
+            s.close();
+        }
+        while let Some(f) = s.pop_ready() {
+            s.sent(f, now);
+        }
+        let mut resend = Vec::new();
+        s.on_ack(
+            &ack,
+            now + Duration::from_secs(1),
+            Duration::ZERO,
+            &mut resend,
+        );
+        let named: Vec<u64> = ack
+            .nacks
+            .iter()
+            .flat_map(|&(st, l)| st..st + u64::from(l))
+            .collect();
+        assert_eq!(resend, named);
+        let freed = (4..=ack.highest).step_by(2).count() + 1;
+        assert_eq!(s.unacked(), 200 - freed);
+        // Every sequence above `highest` is still held.
+        for seq in ack.highest + 1..=200 {
+            assert!(s.unacked_frame(seq).is_some(), "{seq}");
+        }
+    }
+
+    #[test]
+    fn credit_opens_as_the_application_consumes() {
+        let now = Instant::now();
+        let mut r = RecvStream::new(StreamMode::Reliable, 1000);
+        assert_eq!(r.make_ack(now).credit_limit, 1000);
+        r.on_consumed(now, 100);
+        // (A refresh interval longer than the linger: only a due ack counts here.)
+        let refresh = Duration::from_secs(10);
+        assert_eq!(r.poll_ack(refresh, DELAY), None, "less than a quarter window");
+        r.on_consumed(now, 200);
+        assert_eq!(r.poll_ack(refresh, DELAY), Some(now));
+        assert_eq!(r.make_ack(now).credit_limit, 1300);
+    }
+}
