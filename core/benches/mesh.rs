@@ -13,7 +13,9 @@
 //!   events per datagram; fine on loopback's 64 KiB MTU, not on Internet paths);
 //! - `mesh_loopback/plain_udp_same_packets`: the same number of datagrams of the same size
 //!   (1,400 B, what the mesh sends for 20 events) over plain unencrypted UDP sockets in the
-//!   same run, counted in events (20 per datagram) so the two figures compare directly.
+//!   same run, counted in events (20 per datagram) so the two figures compare directly;
+//! - `mesh_loopback/round_trip_64b`: one 64-byte event A -> B -> A, B echoing from its own
+//!   thread; prints p50 / p99 (targets: p50 <= 40 us, p99 <= 120 us).
 
 use std::hint::black_box;
 
@@ -295,5 +297,87 @@ fn loopback(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, header_roundtrip, seal_open_64b, loopback);
+/// One 64-byte event A -> B -> A on reliable streams (B echoes from its own thread); prints
+/// p50 / p99 of the round trips it timed.
+fn round_trip(c: &mut Criterion) {
+    let Some((a, b, peer_b)) = mesh_pair(21, 1320) else {
+        return;
+    };
+    let peer_a = a.node_id();
+    if b.open_stream(peer_a, 2, StreamMode::Reliable).is_err() {
+        return;
+    }
+    let b = Arc::new(b);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let echo = {
+        let (b, stop) = (Arc::clone(&b), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut events = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                events.clear();
+                if b.recv_batch(&mut events, Duration::from_millis(20))
+                    .is_err()
+                {
+                    continue;
+                }
+                for ev in &events {
+                    if let Event::Data(d) = ev {
+                        for e in d.events() {
+                            let _ = b.send(peer_a, 2, e);
+                        }
+                    }
+                }
+                let _ = b.flush();
+            }
+        })
+    };
+    let event = [0x62u8; 64];
+    let mut samples: Vec<Duration> = Vec::new();
+    let mut one = |samples: &mut Vec<Duration>| {
+        let t = Instant::now();
+        if a.send(peer_b, 1, &event).is_err() {
+            return;
+        }
+        let deadline = t + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            if let Ok(Event::Data(_)) = a.recv(Duration::from_millis(100)) {
+                samples.push(t.elapsed());
+                return;
+            }
+        }
+    };
+    let mut group = c.benchmark_group("mesh_loopback");
+    group.sample_size(20);
+    group.bench_function("round_trip_64b", |bench| {
+        bench.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                one(&mut samples);
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = echo.join();
+    samples.sort();
+    if !samples.is_empty() {
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+        eprintln!(
+            "round trip over {} samples: p50 {:?}, p99 {:?}, max {:?}",
+            samples.len(),
+            at(0.50),
+            at(0.99),
+            at(1.0)
+        );
+    }
+}
+
+criterion_group!(
+    benches,
+    header_roundtrip,
+    seal_open_64b,
+    loopback,
+    round_trip
+);
 criterion_main!(benches);
