@@ -333,7 +333,7 @@ fn round_trip(c: &mut Criterion) {
     };
     let event = [0x62u8; 64];
     let mut samples: Vec<Duration> = Vec::new();
-    let mut one = |samples: &mut Vec<Duration>| {
+    let one = |samples: &mut Vec<Duration>| {
         let t = Instant::now();
         if a.send(peer_b, 1, &event).is_err() {
             return;
