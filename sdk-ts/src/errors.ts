@@ -153,7 +153,10 @@ export class ValidationError extends InvalidArgumentError {
   }
 }
 
-/** A subscriber fell behind retention: `skipped` events were evicted before it read them. */
+/**
+ * A subscriber fell behind retention: `skipped` events were evicted before it read them.
+ * Thrown only under the `'throw'` lag policy (`subscribe({ onLag: 'throw' })`).
+ */
 export class LaggedError extends Error {
   readonly skipped: bigint;
 

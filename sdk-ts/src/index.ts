@@ -21,7 +21,8 @@ export type { Key, Ordering, PollOptions, PollPage, SubscribeOptions, TypedSubsc
 export type { NodeOptions, Backpressure, Adapter } from './config.js';
 export { toEngineConfig } from './config.js';
 export { NetEvent } from './event.js';
-export { Subscription } from './subscription.js';
+export { Subscription, LAGGED_WARNING } from './subscription.js';
+export type { LagPolicy } from './subscription.js';
 export { BatchResult } from './batch.js';
 export type { Outcome } from './batch.js';
 export { Channel } from './channel.js';

@@ -30,7 +30,7 @@ import { InvalidArgumentError, InvalidJsonError, type ValidationError, fromNativ
 import { NetEvent, eventsOf, rawText } from './event.js';
 import type { Filter } from './filter.js';
 import { type Schema, check } from './schema.js';
-import { type Decoder, SKIP, Subscription } from './subscription.js';
+import { type Decoder, type LagPolicy, SKIP, Subscription, lagPolicy } from './subscription.js';
 
 /** A partition key: every event emitted with the same key lands on the same shard. */
 export type Key = string | Uint8Array;
@@ -71,8 +71,13 @@ export interface SubscribeOptions {
   /** Events fetched per wake-up, 1..=100000 (default 256). */
   batch?: number | undefined;
   ordering?: Ordering | undefined;
-  /** Called when retention evicted `skipped` events before they were read. */
-  onLagged?: ((skipped: bigint) => void) | undefined;
+  /**
+   * What to do when retention evicted events before they were read: `'warn'` (default: a
+   * process warning of type `LaggedWarning`, iteration goes on), `'throw'` (`next()` rejects
+   * with a `LaggedError`; the subscription stays usable) or a function called with the
+   * number of events skipped. Every lag is counted in `subscription.skipped` and `.lags`.
+   */
+  onLag?: LagPolicy | undefined;
 }
 
 /** Options of {@link NetNode.subscribeTyped}. */
@@ -112,7 +117,7 @@ function serializeAll(values: readonly unknown[]): string {
 
 /** The engine's subscribe options for the SDK's (the SDK-only callbacks removed). */
 function nativeSubscribeOptions(opts: SubscribeOptions): Record<string, unknown> {
-  const { onLagged: _l, schema: _s, onInvalid: _i, ...rest } = opts as TypedSubscribeOptions<unknown>;
+  const { onLag: _l, schema: _s, onInvalid: _i, ...rest } = opts as TypedSubscribeOptions<unknown>;
   return rest;
 }
 
@@ -242,8 +247,9 @@ export class NetNode {
   }
 
   #open<T>(options: SubscribeOptions, decode: Decoder<T>): Subscription<T> {
+    const onLag = lagPolicy(options.onLag);
     const native = typed(() => this.#bus.subscribe(nativeSubscribeOptions(options)));
-    return new Subscription(native, decode, options.onLagged);
+    return new Subscription(native, decode, onLag);
   }
 
   /**

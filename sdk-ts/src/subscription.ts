@@ -8,9 +8,13 @@
  * closes the subscription, and a pending request ends at once, so nothing keeps the process
  * alive afterwards.
  *
- * Lag: when retention evicted events before the subscriber read them, `onLagged(skipped)` is
- * called and iteration continues; without `onLagged`, `next()` throws a {@link LaggedError}
- * (the subscription stays open, so a caller that catches it can keep iterating).
+ * Lag: when retention evicted events before the subscriber read them (the engine's
+ * `Lagged{skipped}` item), the subscription counts it (`skipped`, `lags`) and applies its
+ * {@link LagPolicy}: `'warn'` (the default) emits a process warning of type `LaggedWarning`
+ * and iteration continues; a function is called with `skipped` and iteration continues;
+ * `'throw'` makes `next()` reject with a {@link LaggedError} (the subscription stays open,
+ * so a caller that catches it can keep iterating, from the first event after the gap). The
+ * Python SDK has the same policy (`on_lag="warn" | "raise" | callable`).
  *
  * `cursor` is exact at any point, also in the middle of a batch: resuming from it (with
  * `poll` or `subscribe({ cursor })`) yields exactly the events this subscription has not
@@ -20,9 +24,29 @@
  */
 import type { EventColumns, Subscription as NativeSubscription } from '@net-mesh/core';
 
-import { LaggedError, fromNative } from './errors.js';
+import { InvalidArgumentError, LaggedError, fromNative } from './errors.js';
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * What a subscription does when it lagged (see the module docs): `'warn'` (default), `'throw'`,
+ * or a function called with the number of events skipped.
+ */
+export type LagPolicy = 'warn' | 'throw' | ((skipped: bigint) => void);
+
+/** The `type` of the process warning the `'warn'` lag policy emits. */
+export const LAGGED_WARNING = 'LaggedWarning';
+
+/** Checks a lag policy given by the caller. */
+export function lagPolicy(value: unknown): LagPolicy {
+  if (value === undefined) return 'warn';
+  if (value === 'warn' || value === 'throw' || typeof value === 'function') return value as LagPolicy;
+  throw new InvalidArgumentError(`onLag must be 'warn', 'throw' or a function, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value;
+}
 
 /** What a decoder returns for a row the subscription should pass over. */
 export const SKIP: unique symbol = Symbol('net-mesh.skip');
@@ -34,7 +58,7 @@ export type Decoder<T> = (cols: EventColumns, i: number) => T | typeof SKIP;
 export class Subscription<T> implements AsyncIterableIterator<T> {
   readonly #native: NativeSubscription;
   readonly #decode: Decoder<T>;
-  readonly #onLagged: ((skipped: bigint) => void) | undefined;
+  readonly #onLag: LagPolicy;
   #cols: EventColumns | null = null;
   #i = 0;
   #lag = 0;
@@ -43,12 +67,13 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
   /** The consumer closed it (nothing more is handed out). */
   #closed = false;
   #skipped = 0n;
+  #lags = 0;
 
   /** @internal Subscriptions come from `NetNode#subscribe` and friends. */
-  constructor(native: NativeSubscription, decode: Decoder<T>, onLagged?: (skipped: bigint) => void) {
+  constructor(native: NativeSubscription, decode: Decoder<T>, onLag: LagPolicy = 'warn') {
     this.#native = native;
     this.#decode = decode;
-    this.#onLagged = onLagged;
+    this.#onLag = onLag;
   }
 
   /** The next item; `done` once the node shut down and everything was read, or after close. */
@@ -110,10 +135,25 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
       const marker = markers[this.#lag];
       if (marker === undefined || (marker.at > i && i < cols.shard.length)) return;
       this.#lag++;
+      this.#lags++;
       this.#skipped += marker.skipped;
-      if (this.#onLagged) this.#onLagged(marker.skipped);
-      else throw new LaggedError(marker.skipped);
+      this.#lagged(marker.skipped);
     }
+  }
+
+  /** Applies the lag policy to one lag of `skipped` events. */
+  #lagged(skipped: bigint): void {
+    const policy = this.#onLag;
+    if (policy === 'throw') throw new LaggedError(skipped);
+    if (policy !== 'warn') {
+      policy(skipped);
+      return;
+    }
+    process.emitWarning(
+      `subscriber fell behind retention: ${skipped} events were evicted unread ` +
+        `(${this.#skipped} in ${this.#lags} lag${this.#lags === 1 ? '' : 's'} on this subscription)`,
+      { type: LAGGED_WARNING, code: 'NET_MESH_LAGGED' },
+    );
   }
 
   /** Closes the subscription (what `break` in a `for await` loop does). */
@@ -140,6 +180,11 @@ export class Subscription<T> implements AsyncIterableIterator<T> {
   /** Events lost to retention so far (the sum of every lag). */
   get skipped(): bigint {
     return this.#skipped;
+  }
+
+  /** How many times this subscription lagged so far (each lag skipped one run of events). */
+  get lags(): number {
+    return this.#lags;
   }
 
   /** A cursor that resumes right after the last item handed out. */

@@ -27,10 +27,16 @@ function code(f: () => unknown): string {
 
 describe('Bus', () => {
   it('ingests JSON text and bytes and returns {shard, seq} with a bigint seq', () => {
+    // Which shard an unkeyed event lands on is the engine's choice; seqs count per shard.
     const b = bus({ num_shards: 2 });
-    expect(b.ingest('{"a":1}')).toEqual({ shard: 0, seq: 0n });
-    expect(b.ingestRaw(Buffer.from('{"a":2}'))).toEqual({ shard: 1, seq: 0n });
-    expect(b.ingestRaw(new TextEncoder().encode('[3]'))).toEqual({ shard: 0, seq: 1n });
+    const receipts = [b.ingest('{"a":1}'), b.ingestRaw(Buffer.from('{"a":2}')), b.ingestRaw(new TextEncoder().encode('[3]'))];
+    const perShard = [0n, 0n];
+    for (const r of receipts) {
+      expect(Object.keys(r).sort()).toEqual(['seq', 'shard']);
+      expect(r.shard === 0 || r.shard === 1).toBe(true);
+      expect(r.seq).toBe(perShard[r.shard]);
+      perShard[r.shard] = (perShard[r.shard] as bigint) + 1n;
+    }
     expect(b.running).toBe(true);
   });
 
@@ -61,7 +67,7 @@ describe('Bus', () => {
     expect(b.ingestJsonArray('[]').accepted).toBe(0);
   });
 
-  it('gives the same outcomes when a batch of strings crosses as one joined string', async () => {
+  it('gives the same outcomes whichever way a batch crosses (arguments, array, joined string)', async () => {
     const b = bus();
     const items = ['{"a":1}', '"x\u0000y"', '[2]', '"raw \0 nul"', ''];
     for (const out of [b.ingestBatch(items), await b.ingestBatchAsync(items)]) {
@@ -81,6 +87,44 @@ describe('Bus', () => {
     await b.flush();
     const all = texts((await b.poll({ limit: 100 })).events);
     expect(all).toEqual(['{"a":1}', '[2]', '{"a":1}', '[2]', '1', '2', '1', '2', ...clean, ...clean]);
+  });
+
+  it('reads batches longer than the argument limit as an array, with the same outcomes', async () => {
+    // 8192 events cross as call arguments, 8193 as the array itself.
+    for (const n of [8192, 8193]) {
+      const b = bus({ max_event_bytes: 16 });
+      const items: Array<string | Uint8Array> = Array.from({ length: n }, (_, i) => `{"i":${i}}`);
+      items[5] = 'nope';
+      items[n - 1] = Buffer.from(`"${'x'.repeat(20)}"`);
+      items[n - 2] = Buffer.from('[1]');
+      const out = b.ingestBatch(items);
+      expect(out.accepted).toBe(n - 2);
+      expect(out.failures.map((f) => [f.index, f.error.code])).toEqual([
+        [5, 'invalid_json'],
+        [n - 1, 'payload_too_large'],
+      ]);
+      expect(code(() => b.ingestBatch([...items.slice(0, 3), 7 as never]))).toBe('invalid_argument');
+      await b.flush();
+      const page = await b.poll({ limit: 3, ordering: 'insertion_time' });
+      expect(texts(page.events)).toEqual(['{"i":0}', '{"i":1}', '{"i":2}']);
+    }
+  });
+
+  it('checks size before JSON in every batch form, as the engine does', async () => {
+    const b = bus({ max_event_bytes: 8 });
+    const items = ['[1]', '{not json at all}', 'nope', '"123456"'];
+    const want = [
+      [1, 'payload_too_large'],
+      [2, 'invalid_json'],
+    ];
+    for (const out of [b.ingestBatch(items), await b.ingestBatchAsync(items)]) {
+      expect(out.failures.map((f) => [f.index, f.error.code])).toEqual(want);
+    }
+    const arr = b.ingestJsonArray('[[1], {"long": "enough"}, 2]');
+    expect(arr.failures.map((f) => [f.index, f.error.code])).toEqual([[1, 'payload_too_large']]);
+    await b.flush();
+    const all = texts((await b.poll({ limit: 100 })).events);
+    expect(all).toEqual(['[1]', '"123456"', '[1]', '"123456"', '[1]', '2']);
   });
 
   it('keeps the bytes of array elements exactly as written', async () => {
@@ -117,7 +161,7 @@ describe('Bus', () => {
     expect(stats.in_flight).toBe(0n);
     expect(stats.adapter_name).toBe('memory');
     expect(stats.shards.map((s) => s.shard)).toEqual([0, 1]);
-    expect(stats.shards[0]?.accepted).toBe(5n);
+    expect(stats.shards.reduce((sum, s) => sum + s.accepted, 0n)).toBe(10n);
     const report = await b.shutdown();
     expect(report).toEqual({
       accepted: 10n,

@@ -3,7 +3,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { LaggedError, NetEvent, NetNode, type NodeOptions, Subscription, ValidationError } from '../src/index.js';
+import {
+  InvalidArgumentError,
+  LAGGED_WARNING,
+  LaggedError,
+  NetEvent,
+  NetNode,
+  type NodeOptions,
+  Subscription,
+  ValidationError,
+} from '../src/index.js';
 import { drain, rejected, sleep, take, thrown } from './helpers.js';
 
 const nodes: NetNode[] = [];
@@ -116,27 +125,89 @@ describe('subscribe', () => {
     expect((await take(resumed, 163)).map((e) => e.raw)).toEqual(rest);
   });
 
-  it('reports lag to onLagged and continues', async () => {
+  it('reports lag to an onLag function and continues', async () => {
     const n = await node({ adapter: { type: 'memory', maxEventsPerShard: 10 } });
     const lags: bigint[] = [];
-    const sub = n.subscribe({ onLagged: (skipped) => lags.push(skipped), batch: 5 });
+    const sub = n.subscribe({ onLag: (skipped) => lags.push(skipped), batch: 5 });
     for (let i = 0; i < 100; i++) n.emit({ i });
     await n.flush();
     const events = await take(sub, 10);
     expect(lags).toEqual([90n]);
     expect(sub.skipped).toBe(90n);
+    expect(sub.lags).toBe(1);
     expect(events.map((e) => e.json<{ i: number }>().i)).toEqual(Array.from({ length: 10 }, (_, i) => 90 + i));
   });
 
-  it('throws LaggedError without onLagged, and can be resumed', async () => {
+  it('warns (LaggedWarning) by default, counts the lag and keeps iterating', async () => {
+    const n = await node({ adapter: { type: 'memory', maxEventsPerShard: 4 } });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === LAGGED_WARNING) warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 10; i++) n.emit({ i });
+      await n.flush();
+      const sub = n.subscribe();
+      // `next()` rather than `for await`, which would close the subscription on `break`.
+      const next4 = async (): Promise<number[]> => {
+        const out: number[] = [];
+        for (let k = 0; k < 4; k++) {
+          const r = await sub.next();
+          if (!r.done) out.push(r.value.json<{ i: number }>().i);
+        }
+        return out;
+      };
+      expect(await next4()).toEqual([6, 7, 8, 9]);
+      for (let i = 10; i < 20; i++) n.emit({ i });
+      await n.flush();
+      expect(await next4()).toEqual([16, 17, 18, 19]);
+      expect(sub.skipped).toBe(12n);
+      expect(sub.lags).toBe(2);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.message)).toEqual([
+        'subscriber fell behind retention: 6 events were evicted unread (6 in 1 lag on this subscription)',
+        'subscriber fell behind retention: 6 events were evicted unread (12 in 2 lags on this subscription)',
+      ]);
+      expect(warnings.map((w) => (w as Error & { code?: string }).code)).toEqual(['NET_MESH_LAGGED', 'NET_MESH_LAGGED']);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it("throws LaggedError under onLag: 'throw', and can be resumed", async () => {
     const n = await node({ adapter: { type: 'memory', maxEventsPerShard: 4 } });
     for (let i = 0; i < 10; i++) n.emit({ i });
     await n.flush();
-    const sub = n.subscribe();
+    const sub = n.subscribe({ onLag: 'throw' });
     const err = await rejected(sub.next());
     expect(err).toBeInstanceOf(LaggedError);
     expect((err as LaggedError).skipped).toBe(6n);
+    expect(sub.skipped).toBe(6n);
     expect((await take(sub, 4)).map((e) => e.json<{ i: number }>().i)).toEqual([6, 7, 8, 9]);
+  });
+
+  it('applies the lag policy to typed subscriptions and channels too', async () => {
+    const n = await node({ adapter: { type: 'memory', maxEventsPerShard: 3 } });
+    const ch = n.channel<number>('lagging');
+    for (let i = 0; i < 8; i++) ch.publish(i);
+    await n.flush();
+    const seen: bigint[] = [];
+    const sub = ch.subscribe({ onLag: (s) => seen.push(s) });
+    expect(await take(sub, 3)).toEqual([5, 6, 7]);
+    expect(seen).toEqual([5n]);
+    const throwing = n.subscribeTyped<{ channel: string }>({ onLag: 'throw' });
+    expect(await rejected(throwing.next())).toBeInstanceOf(LaggedError);
+  });
+
+  it('rejects an invalid onLag with a typed error', async () => {
+    const n = await node();
+    for (const onLag of ['raise', 'ignore', 5, null]) {
+      const err = thrown(() => n.subscribe({ onLag: onLag as never }));
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message).toMatch(/^onLag must be 'warn', 'throw' or a function, got /);
+    }
   });
 
   it('filters inside the engine', async () => {

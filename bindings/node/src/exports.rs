@@ -43,17 +43,27 @@ fn call<const N: usize>(
     let outcome = if status != sys::Status::napi_ok {
         Err(Fail::from_status(env, status))
     } else {
-        catch_unwind(AssertUnwindSafe(|| f(env, argv))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Fail::Engine(Error::Internal(format!(
-                "the binding panicked: {what}"
-            ))))
-        })
+        guarded(|| f(env, argv))
     };
+    finish(env, outcome)
+}
+
+/// Runs `f` with panics caught: a panic becomes an `internal` error.
+fn guarded(f: impl FnOnce() -> Res<Raw>) -> Res<Raw> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Fail::Engine(Error::Internal(format!(
+            "the binding panicked: {what}"
+        ))))
+    })
+}
+
+/// The callback's return value: the result, or `NULL` with the failure thrown.
+fn finish(env: RawEnv, outcome: Res<Raw>) -> Raw {
     match outcome {
         Ok(v) => v,
         Err(fail) => {
@@ -90,7 +100,45 @@ callback!(bus_new, 2, bus::new);
 callback!(bus_ingest, 3, ingest::ingest);
 callback!(bus_ingest_raw, 3, ingest::ingest_raw);
 callback!(bus_ingest_batch, 2, ingest::ingest_batch);
-callback!(bus_ingest_joined, 3, ingest::ingest_joined);
+
+/// `busIngestSpread(h, ...events)`: `busIngestBatch` with the events as arguments, read in one
+/// `napi_get_cb_info` call instead of one `napi_get_element` call each.
+unsafe extern "C" fn bus_ingest_spread(env: RawEnv, info: sys::napi_callback_info) -> Raw {
+    let mut argc = 0usize;
+    // SAFETY: with `argc` 0 N-API only reports the number of arguments.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    let mut argv = vec![ptr::null_mut(); argc.max(1)];
+    let status = if status == sys::Status::napi_ok {
+        // SAFETY: `argv` has room for `argc` handles.
+        unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        }
+    } else {
+        status
+    };
+    let outcome = if status != sys::Status::napi_ok {
+        Err(Fail::from_status(env, status))
+    } else {
+        guarded(|| ingest::ingest_spread(env, &argv[..argc]))
+    };
+    finish(env, outcome)
+}
 callback!(bus_ingest_joined_async, 3, ingest::ingest_joined_async);
 callback!(bus_ingest_json_array, 2, ingest::ingest_json_array);
 callback!(bus_ingest_async, 3, ingest::ingest_async);
@@ -124,7 +172,7 @@ const EXPORTS: &[(&CStr, Callback)] = &[
     (c"busIngest", bus_ingest),
     (c"busIngestRaw", bus_ingest_raw),
     (c"busIngestBatch", bus_ingest_batch),
-    (c"busIngestJoined", bus_ingest_joined),
+    (c"busIngestSpread", bus_ingest_spread),
     (c"busIngestJoinedAsync", bus_ingest_joined_async),
     (c"busIngestJsonArray", bus_ingest_json_array),
     (c"busIngestAsync", bus_ingest_async),

@@ -1,7 +1,8 @@
 //! The ingest functions behind the JS `Bus` class (`busIngest*`).
 //!
-//! Arguments are read on the JS thread into Rust buffers (strings in one N-API call each, a
-//! batch of strings as one NUL-joined string when `index.js` can send it so), then handed to
+//! Arguments are read on the JS thread into Rust buffers (strings in one N-API call each; a
+//! batch arrives as call arguments, read in one call, or for the thread-pool variant as one
+//! NUL-joined string when `index.js` can send it so), then handed to
 //! the engine's ingest calls unchanged: validation, shard choice and backpressure are the
 //! engine's. Synchronous ingests refuse under `block` backpressure; the `*Async` variants run
 //! the same calls on the thread pool.
@@ -30,17 +31,13 @@ fn ingest_owned(bus: &EventBus, e: OwnedEvent) -> Result<Receipt, Error> {
 }
 
 /// Splits JSON array text into its elements (each one exactly as written) and ingests them
-/// as one batch.
+/// as one raw batch (the engine checks each element and copies the batch into one buffer).
 fn json_array(bus: &EventBus, text: &[u8]) -> Result<BatchReport, Error> {
-    let text = std::str::from_utf8(text).map_err(|e| Error::InvalidJson(e.to_string()))?;
-    let items: Vec<&RawValue> = serde_json::from_str(text)
+    let s = std::str::from_utf8(text).map_err(|e| Error::InvalidJson(e.to_string()))?;
+    let items: Vec<&RawValue> = serde_json::from_str(s)
         .map_err(|e| Error::InvalidJson(format!("expected a JSON array of events: {e}")))?;
-    // Serializing a `RawValue` writes its text verbatim and it is valid JSON already.
-    let events = items
-        .into_iter()
-        .map(Event::from_serialize)
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(bus.ingest_batch(events))
+    // A borrowed `RawValue` is the element's text inside `text`, byte for byte.
+    Ok(bus.ingest_raw_batch(items.iter().map(|item| item.get().as_bytes())))
 }
 
 /// Reads a partition key: `undefined` (none), a string or a Uint8Array.
@@ -149,31 +146,35 @@ pub fn ingest_raw(env: RawEnv, [h, bytes, key]: [Raw; 3]) -> Res<Raw> {
 /// `busIngestBatch(h, events)`: ingests an array of events (strings or byte arrays) and
 /// reports each one's outcome.
 pub fn ingest_batch(env: RawEnv, [h, events]: [Raw; 2]) -> Res<Raw> {
-    let this = handle::get::<Bus>(env, h)?;
-    this.sync_ingest_allowed()?;
-    let mut buf = this.scratch.borrow_mut();
-    buf.clear();
-    let ends = events_into(env, events, &mut buf)?;
-    let report = this.bus.ingest_raw_batch(split(&buf, &ends));
-    output::batch_report(env, &report)
+    sync_batch(env, h, |buf| events_into(env, events, buf))
 }
 
-/// `busIngestJoined(h, text, count)`: `busIngestBatch` for `count` strings joined with NUL
-/// (`events.join('\0')`), which crosses the boundary as one string instead of `count`. NUL
-/// never occurs in JSON text, so the pieces are exactly the events; if the text does not split
-/// into `count` pieces (an event contained NUL), nothing is ingested and the result is `null`,
-/// and the caller sends the events one by one instead.
-pub fn ingest_joined(env: RawEnv, [h, text, count]: [Raw; 3]) -> Res<Raw> {
+/// `busIngestSpread(h, ...events)`: `busIngestBatch` with the events passed as arguments
+/// (`args[0]` is the handle), so reading them takes no `napi_get_element` call per event.
+pub fn ingest_spread(env: RawEnv, args: &[Raw]) -> Res<Raw> {
+    let (&h, events) = args
+        .split_first()
+        .ok_or_else(|| Fail::arg("ingestSpread: the bus handle is missing"))?;
+    sync_batch(env, h, |buf| {
+        let mut ends = Vec::with_capacity(events.len());
+        for (i, &item) in events.iter().enumerate() {
+            event_into(env, item, buf, || format!("events[{i}]"))?;
+            ends.push(buf.len());
+        }
+        Ok(ends)
+    })
+}
+
+/// A synchronous raw batch: `read` fills the bus's scratch buffer with the events and
+/// returns their end offsets; the events are ingested as one batch.
+fn sync_batch(env: RawEnv, h: Raw, read: impl FnOnce(&mut Vec<u8>) -> Res<Vec<usize>>) -> Res<Raw> {
     let this = handle::get::<Bus>(env, h)?;
     this.sync_ingest_allowed()?;
-    let count = joined_count(env, count)?;
     let mut buf = this.scratch.borrow_mut();
     buf.clear();
-    text_into(env, text, &mut buf)?;
-    match ingest_pieces(&this.bus, &buf, count) {
-        Some(report) => output::batch_report(env, &report),
-        None => Builder::new(env).null(),
-    }
+    let ends = read(&mut buf)?;
+    let report = this.bus.ingest_raw_batch(split(&buf, &ends));
+    output::batch_report(env, &report)
 }
 
 fn joined_count(env: RawEnv, count: Raw) -> Res<usize> {
@@ -207,7 +208,11 @@ impl ToJs for Joined {
     }
 }
 
-/// `busIngestJoinedAsync(h, text, count)`: `busIngestJoined` on the thread pool.
+/// `busIngestJoinedAsync(h, text, count)`: `busIngestBatchAsync` for `count` strings joined
+/// with NUL (`events.join('\0')`), which crosses the boundary as one string instead of
+/// `count`. NUL never occurs in JSON text, so the pieces are exactly the events; if the text
+/// does not split into `count` pieces (an event contained NUL), nothing is ingested and the
+/// result is `null`, and the caller sends the events as an array instead.
 pub fn ingest_joined_async(env: RawEnv, [h, text, count]: [Raw; 3]) -> Res<Raw> {
     let args = || {
         let count = joined_count(env, count)?;

@@ -119,7 +119,10 @@ pub fn append_str(env: RawEnv, v: Raw, out: &mut Vec<u8>) -> Result<bool, Fail> 
         env,
         sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len)
     );
-    out.reserve(len + 1);
+    // Room for the NUL plus the 4 spare bytes the first try needs to see a complete copy, so
+    // a buffer reused for strings of this size (the scratch buffer of a batch) reads the next
+    // one in a single call instead of three.
+    out.reserve(len + 1 + 4);
     napi_call!(
         env,
         sys::napi_get_value_string_utf8(
