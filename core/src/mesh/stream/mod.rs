@@ -9,8 +9,8 @@
 //! - [`StreamMode::Reliable`]: frames carry sequence numbers from 1; the receiver delivers them
 //!   in order exactly once, buffers out-of-order frames, and acks with a cumulative sequence,
 //!   the missing ranges (selective NACK) and a credit limit. The sender keeps unacked frames,
-//!   retransmits NACKed ones and any older than the retransmit timeout (the session seals each
-//!   copy with a fresh nonce), and refuses new events past the credit limit with
+//!   retransmits NACKed ones and any older than the retransmit timeout, doubled per resend of
+//!   that frame up to 32 times (the session seals each copy with a fresh nonce), and refuses new events past the credit limit with
 //!   [`StreamError::Backpressure`].
 //!
 //! Promises: no panics on any input; a reliable receiver never delivers a sequence twice or
@@ -24,7 +24,7 @@ mod send;
 
 pub use control::{ACK_FIXED_LEN, ACK_TYPE, Ack, ControlError, MAX_NACK_RANGES, NACK_RANGE_LEN};
 pub use recv::{Arrival, RecvStream};
-pub use send::{ReadyFrame, SendStream};
+pub use send::{ReadyFrame, SendStream, backoff};
 
 use std::fmt;
 

@@ -262,7 +262,11 @@ mod tests {
         r.on_consumed(now, 100);
         // (A refresh interval longer than the linger: only a due ack counts here.)
         let refresh = Duration::from_secs(10);
-        assert_eq!(r.poll_ack(refresh, DELAY), None, "less than a quarter window");
+        assert_eq!(
+            r.poll_ack(refresh, DELAY),
+            None,
+            "less than a quarter window"
+        );
         r.on_consumed(now, 200);
         assert_eq!(r.poll_ack(refresh, DELAY), Some(now));
         assert_eq!(r.make_ack(now).credit_limit, 1300);

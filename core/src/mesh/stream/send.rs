@@ -23,6 +23,13 @@ struct Unacked {
     frame: Vec<u8>,
     count: u16,
     last_sent: Instant,
+    resends: u32,
+}
+
+/// The retransmit timeout of a frame already resent `resends` times: `rto` doubled per resend,
+/// at most 32 times `rto`, so a dead peer is not flooded.
+pub fn backoff(rto: Duration, resends: u32) -> Duration {
+    rto.saturating_mul(1 << resends.min(5))
 }
 
 /// Sending state of one stream.
@@ -162,6 +169,7 @@ impl SendStream {
                         frame: frame.frame,
                         count: frame.count,
                         last_sent: now,
+                        resends: 0,
                     },
                 );
             }
@@ -187,6 +195,7 @@ impl SendStream {
     pub fn mark_resent(&mut self, sequence: u64, now: Instant) {
         if let Some(u) = self.unacked.get_mut(&sequence) {
             u.last_sent = now;
+            u.resends = u.resends.saturating_add(1);
         }
     }
 
@@ -229,21 +238,52 @@ impl SendStream {
         }
     }
 
-    /// Appends to `resend` the unacked sequences last sent at least `rto` ago.
+    /// Appends to `resend` the unacked sequences whose retransmit timer (`rto`, doubled per
+    /// earlier resend, see [`backoff`]) has run out.
     pub fn due(&self, now: Instant, rto: Duration, resend: &mut Vec<u64>) {
         for (&seq, u) in &self.unacked {
-            if now.saturating_duration_since(u.last_sent) >= rto {
+            if now.saturating_duration_since(u.last_sent) >= backoff(rto, u.resends) {
                 resend.push(seq);
             }
         }
     }
 
-    /// When the oldest unacked frame's retransmit timer fires.
+    /// When the first unacked frame's retransmit timer fires.
     pub fn poll_timeout(&self, rto: Duration) -> Option<Instant> {
         self.unacked
             .values()
-            .map(|u| u.last_sent)
+            .map(|u| u.last_sent + backoff(rto, u.resends))
             .min()
-            .map(|t| t + rto)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retransmit_timer_backs_off_per_frame() {
+        let t0 = Instant::now();
+        let rto = Duration::from_millis(100);
+        let mut s = SendStream::new(StreamMode::Reliable, 64, 1 << 20);
+        s.push(b"a").unwrap();
+        s.close();
+        let f = s.pop_ready().unwrap();
+        s.sent(f, t0);
+        assert_eq!(s.poll_timeout(rto), Some(t0 + rto));
+        let mut due = Vec::new();
+        s.due(t0 + rto, rto, &mut due);
+        assert_eq!(due, vec![1]);
+        let mut t = t0 + rto;
+        for k in 1..8u32 {
+            s.mark_resent(1, t);
+            let wait = rto * (1 << k.min(5));
+            assert_eq!(s.poll_timeout(rto), Some(t + wait), "after {k} resends");
+            due.clear();
+            s.due(t + wait - Duration::from_millis(1), rto, &mut due);
+            assert!(due.is_empty());
+            t += wait;
+        }
+        assert_eq!(backoff(rto, u32::MAX), rto * 32);
     }
 }
