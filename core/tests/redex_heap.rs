@@ -259,6 +259,56 @@ fn recv_into_reads_backfill_then_live_then_lag_and_close() {
     assert!(t.is_done());
 }
 
+/// Evicted segments' buffers are reused by later segments: across many rolls every retained
+/// entry must still read back exactly (no stale bytes from a reused buffer).
+#[test]
+fn reused_segment_buffers_never_leak_old_bytes() {
+    let f = RedexFile::open(
+        "r",
+        None,
+        RedexFileConfig::heap()
+            .with_segments(1 << 20, 16)
+            .with_retention(Retention {
+                max_events: Some(40),
+                ..Default::default()
+            }),
+    )
+    .unwrap();
+    let payload = |seq: u64| -> Vec<u8> {
+        // Lengths vary (0..37, 8 is inline) so offsets in reused buffers shift every round.
+        vec![(seq % 251) as u8; (seq * 7 % 37) as usize]
+    };
+    let mut tail = f.tail(0);
+    for seq in 0..2000u64 {
+        assert_eq!(f.append(&payload(seq)).unwrap(), seq);
+        if seq % 97 == 0 {
+            let all = f.read_range(0, u64::MAX);
+            assert!(!all.is_empty() && all.len() <= 56, "{}", all.len());
+            for e in &all {
+                assert_eq!(e.payload, payload(e.seq), "seq {}", e.seq);
+            }
+            assert_eq!(all.last().unwrap().seq, seq);
+        }
+    }
+    let mut seen = 0;
+    loop {
+        match tail
+            .recv_timeout(Duration::from_millis(50))
+            .unwrap_or_else(|e| {
+                assert!(matches!(e, RedexError::Lagged { .. }));
+                None
+            }) {
+            Some(e) => {
+                assert_eq!(e.payload, payload(e.seq));
+                seen += 1;
+            }
+            None if tail.position() >= 2000 => break,
+            None => {}
+        }
+    }
+    assert!(seen >= 40, "{seen}");
+}
+
 #[test]
 fn retention_by_count_bytes_and_age_on_heap() {
     let by_count = RedexFile::open(

@@ -397,7 +397,10 @@ impl Core {
             }
             None => None,
         };
-        st.store.segs.push_back(MemSegment::new(base, disk_seg));
+        let spare = st.store.spare.take();
+        st.store
+            .segs
+            .push_back(MemSegment::reusing(base, disk_seg, spare));
         Ok(())
     }
 
@@ -429,6 +432,12 @@ impl Core {
                     w.dir_dirty = true;
                 }
             }
+        }
+        // Keep the largest evicted segment's buffers for the next roll (at most one).
+        if st.store.spare.is_none()
+            && let Some(seg) = removed.into_iter().max_by_key(|s| s.data.capacity())
+        {
+            st.store.spare = Some(seg.into_spare());
         }
         Ok(report)
     }

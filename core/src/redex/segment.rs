@@ -16,6 +16,14 @@ pub(crate) struct MemSegment {
     pub disk: Option<DiskSegment>,
 }
 
+/// The emptied buffers of an evicted segment, kept so the next segment reuses memory that is
+/// already faulted in instead of fresh pages (which cost a fault and a zeroing each).
+pub(crate) struct Spare {
+    recs: Vec<IndexRecord>,
+    ts: Vec<u64>,
+    data: Vec<u8>,
+}
+
 impl MemSegment {
     pub fn new(base_seq: u64, disk: Option<DiskSegment>) -> MemSegment {
         MemSegment {
@@ -25,6 +33,34 @@ impl MemSegment {
             data: Vec::new(),
             disk,
         }
+    }
+
+    /// A new empty segment built on `spare`'s buffers when there is one.
+    pub fn reusing(base_seq: u64, disk: Option<DiskSegment>, spare: Option<Spare>) -> MemSegment {
+        match spare {
+            None => MemSegment::new(base_seq, disk),
+            Some(Spare { recs, ts, data }) => MemSegment {
+                base_seq,
+                recs,
+                ts,
+                data,
+                disk,
+            },
+        }
+    }
+
+    /// Empties this (evicted) segment into reusable buffers; its disk handles are dropped.
+    pub fn into_spare(self) -> Spare {
+        let MemSegment {
+            mut recs,
+            mut ts,
+            mut data,
+            ..
+        } = self;
+        recs.clear();
+        ts.clear();
+        data.clear();
+        Spare { recs, ts, data }
     }
 
     /// Calls `f` with the payload of entry `i`.
@@ -50,6 +86,8 @@ pub(crate) struct Store {
     pub count: u64,
     /// Retained payload bytes.
     pub bytes: u64,
+    /// Buffers of one evicted segment, for the next roll.
+    pub spare: Option<Spare>,
 }
 
 impl Store {
@@ -61,6 +99,7 @@ impl Store {
             start: 0,
             count: 0,
             bytes: 0,
+            spare: None,
         }
     }
 
