@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 import net
 import net_sdk
 from net_sdk import NetNode
+
+
+@dataclass
+class Reading:
+    sensor: str
+    celsius: float
 
 
 def test_generator_round_trip(node: NetNode) -> None:
@@ -68,7 +76,7 @@ def test_resume_from_cursor(node: NetNode) -> None:
     assert latest.next(1).json() == {"i": 5}  # type: ignore[union-attr]
 
 
-def test_lag_is_reported() -> None:
+def test_lag_is_reported_to_a_callable() -> None:
     with NetNode(adapter={"type": "memory", "max_events_per_shard": 5}) as node:
         for i in range(50):
             node.emit({"i": i})
@@ -77,10 +85,87 @@ def test_lag_is_reported() -> None:
         sub = node.subscribe(on_lag=lags.append)
         first = sub.next(1)
         assert first is not None and first.json() == {"i": 45}
-        assert lags == [45] and sub.skipped == 45
-        warned = node.subscribe()
-        with pytest.warns(net_sdk.LaggedWarning, match="45 events"):
-            warned.next(1)
+        assert lags == [45] and sub.skipped == 45 and sub.lags == 1
+
+
+def test_lag_warns_by_default_counts_and_goes_on() -> None:
+    with NetNode(adapter={"type": "memory", "max_events_per_shard": 4}) as node:
+        for i in range(10):
+            node.emit({"i": i})
+        node.flush()
+        sub = node.subscribe()
+        it = iter(sub)
+        with pytest.warns(net_sdk.LaggedWarning) as caught:
+            assert [next(it).json()["i"] for _ in range(4)] == [6, 7, 8, 9]
+            for i in range(10, 20):
+                node.emit({"i": i})
+            node.flush()
+            assert [next(it).json()["i"] for _ in range(4)] == [16, 17, 18, 19]
+        assert [str(w.message) for w in caught] == [
+            "subscriber fell behind retention: 6 events were evicted unread "
+            "(6 in 1 lag on this subscription)",
+            "subscriber fell behind retention: 6 events were evicted unread "
+            "(12 in 2 lags on this subscription)",
+        ]
+        assert sub.skipped == 12 and sub.lags == 2
+
+
+def test_lag_raises_under_raise_and_iteration_goes_on() -> None:
+    with NetNode(adapter={"type": "memory", "max_events_per_shard": 4}) as node:
+        for i in range(10):
+            node.emit({"i": i})
+        node.flush()
+        sub = node.subscribe(on_lag="raise")
+        it = iter(sub)
+        with pytest.raises(net_sdk.LaggedError, match="6 events") as raised:
+            next(it)
+        assert raised.value.skipped == 6 and sub.skipped == 6
+        assert [e.json()["i"] for e in (next(it), next(it))] == [6, 7]
+        again = node.subscribe(on_lag="raise")
+        with pytest.raises(net_sdk.LaggedError):
+            again.next(1)
+        assert again.next(1).json() == {"i": 6}  # type: ignore[union-attr]
+
+
+async def test_lag_policy_applies_to_async_iteration() -> None:
+    with NetNode(adapter={"type": "memory", "max_events_per_shard": 3}) as node:
+        for i in range(8):
+            node.emit({"i": i})
+        node.flush()
+        sub = node.subscribe(on_lag="raise")
+        with pytest.raises(net_sdk.LaggedError):
+            await sub.__anext__()
+        assert (await sub.__anext__()).json() == {"i": 5}
+        seen: list[int] = []
+        got = []
+        async for event in node.subscribe(on_lag=seen.append):
+            got.append(event.json()["i"])
+            if len(got) == 3:
+                break
+        assert got == [5, 6, 7] and seen == [5]
+
+
+def test_lag_policy_applies_to_typed_subscriptions_and_channels() -> None:
+    with NetNode(adapter={"type": "memory", "max_events_per_shard": 3}) as node:
+        channel = node.channel("lagging", Reading)
+        for i in range(8):
+            channel.publish(Reading(sensor=f"s{i}", celsius=float(i)))
+        node.flush()
+        seen: list[int] = []
+        sub = channel.subscribe(on_lag=seen.append)
+        assert [next(sub).sensor for _ in range(3)] == ["s5", "s6", "s7"]
+        assert seen == [5]
+        typed = node.subscribe_typed(Reading, on_lag="raise")
+        with pytest.raises(net_sdk.LaggedError):
+            next(typed)
+
+
+@pytest.mark.parametrize("on_lag", ["throw", "ignore", 5])
+def test_invalid_lag_policy_is_refused(node: NetNode, on_lag: Any) -> None:
+    with pytest.raises(
+        net.InvalidArgumentError, match="on_lag must be 'warn', 'raise' or a callable"
+    ):
+        node.subscribe(on_lag=on_lag)
 
 
 async def test_async_iterator_round_trip(node: NetNode) -> None:

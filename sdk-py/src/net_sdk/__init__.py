@@ -17,7 +17,7 @@ An idiomatic layer over the binding ``net``, where all the work happens (in Rust
 - ``Subscription``: a generator and an async iterator that never blocks the event loop.
 - Typed payloads with dataclasses or Pydantic v2 (``pip install net-mesh-sdk[pydantic]``).
 - Errors: the engine's exception classes (``NetError`` and one class per error kind) plus
-  ``ValidationError`` and ``DecodeError``.
+  ``ValidationError``, ``DecodeError`` and ``LaggedError`` (and the ``LaggedWarning``).
 
 See ``docs/python.md``.
 """
@@ -45,7 +45,7 @@ from net import (
     TimeoutError as TimeoutError,
 )
 from net_sdk.channel import Channel
-from net_sdk.errors import DecodeError, LaggedWarning, ValidationError
+from net_sdk.errors import DecodeError, LaggedError, LaggedWarning, ValidationError
 from net_sdk.models import Codec, codec_for
 from net_sdk.node import NetNode
 from net_sdk.subscription import Subscription, TypedSubscription
@@ -69,6 +69,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidJsonError",
     "Lagged",
+    "LaggedError",
     "LaggedWarning",
     "NetError",
     "NetNode",

@@ -8,8 +8,9 @@ re-exported by ``net_sdk`` unchanged. The SDK adds:
   catches it with every other refused call.
 - ``DecodeError``: a stored event does not fit the model a typed subscription decodes into.
   The subscription has already moved past that event (its cursor is after it).
-- ``LaggedWarning``: the warning issued when a subscriber fell behind retention and no
-  ``on_lag`` callback was given.
+- ``LaggedWarning``: the warning issued when a subscriber fell behind retention under the
+  default lag policy (``on_lag="warn"``).
+- ``LaggedError``: raised instead under ``on_lag="raise"``; the subscription stays usable.
 """
 
 from __future__ import annotations
@@ -39,3 +40,16 @@ class DecodeError(ValueError):
 
 class LaggedWarning(RuntimeWarning):
     """A subscriber fell behind retention and events were evicted before it read them."""
+
+
+class LaggedError(Exception):
+    """A subscriber fell behind retention (raised under ``on_lag="raise"``).
+
+    ``skipped`` events were evicted before it read them. The subscription stays usable:
+    iterating again continues with the first event after the gap.
+    """
+
+    def __init__(self, skipped: int) -> None:
+        super().__init__(f"subscriber lagged: {skipped} events were evicted unread")
+        self.skipped = skipped
+        """The number of events lost in this lag."""

@@ -18,7 +18,7 @@ from typing_extensions import Self
 import net
 from net_sdk.channel import Channel
 from net_sdk.models import codec_for, to_jsonable
-from net_sdk.subscription import OnLag, Subscription, TypedSubscription
+from net_sdk.subscription import OnLag, Subscription, TypedSubscription, lag_policy
 
 T = TypeVar("T")
 
@@ -160,9 +160,12 @@ class NetNode:
         """Open a push subscription (iterate it with ``for`` or ``async for``).
 
         ``start`` is ``"beginning"`` (default) or ``"latest"``; ``cursor`` resumes after a
-        previous poll or subscription instead. ``on_lag(skipped)`` is called when the
-        subscriber fell behind retention (default: a ``LaggedWarning``).
+        previous poll or subscription instead. ``on_lag`` is what happens when the
+        subscriber fell behind retention: ``"warn"`` (default: a ``LaggedWarning``, iteration
+        goes on), ``"raise"`` (``LaggedError``; the subscription stays usable) or a callable
+        taking the number of events skipped. Every lag is counted in ``skipped`` and ``lags``.
         """
+        policy = lag_policy(on_lag)
         native = self._bus.subscribe(
             filter,
             start=start,  # type: ignore[arg-type]
@@ -170,7 +173,7 @@ class NetNode:
             batch=batch,
             ordering=ordering,  # type: ignore[arg-type]
         )
-        return Subscription(native, on_lag)
+        return Subscription(native, policy)
 
     def subscribe_typed(
         self,

@@ -12,8 +12,15 @@ A ``Subscription`` wraps the engine's push subscription (``net.Subscription``):
   row the iterator yields to the loop once, so a busy stream cannot starve other tasks.
 
 Both end cleanly when the bus shuts down (after everything stored was delivered) or after
-``close()``. A subscriber that fell behind retention is told so: ``on_lag(skipped)`` is called
-(by default a ``LaggedWarning`` is issued) and ``skipped`` counts the events lost.
+``close()``.
+
+Lag: when retention evicted events before the subscriber read them (the engine's
+``Lagged(skipped)`` item), the subscription counts it (``skipped``, ``lags``) and applies its
+lag policy ``on_lag``: ``"warn"`` (the default) issues a ``LaggedWarning`` and iteration goes
+on; a callable is called with ``skipped`` and iteration goes on; ``"raise"`` raises
+``LaggedError`` from the iterator (or ``next``), and the subscription stays usable: iterating
+again continues with the first event after the gap. The TypeScript SDK has the same policy
+(``onLag: 'warn' | 'throw' | function``).
 
 ``TypedSubscription`` decodes each event into a model (dataclass or Pydantic); an event that
 does not fit raises ``DecodeError`` from the iterator, after which iterating again continues
@@ -24,15 +31,15 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Generic, Literal, Optional, TypeVar, Union
 
 from typing_extensions import Self
 
 import net
-from net_sdk.errors import LaggedWarning
+from net_sdk.errors import LaggedError, LaggedWarning
 from net_sdk.models import Codec
 
 T = TypeVar("T")
@@ -45,7 +52,17 @@ WAIT_SLICE = 0.25
 #: The async iterator yields to the event loop after this many events taken without waiting.
 YIELD_EVERY = 256
 
-OnLag = Callable[[int], None]
+#: The lag policy: ``"warn"`` (default), ``"raise"``, or a callable taking ``skipped``.
+OnLag = Union[Literal["warn", "raise"], Callable[[int], None]]
+
+
+def lag_policy(on_lag: Any) -> OnLag:
+    """Check a lag policy given by the caller (None means the default, ``"warn"``)."""
+    if on_lag is None:
+        return "warn"
+    if on_lag in ("warn", "raise") or callable(on_lag):
+        return on_lag  # type: ignore[no-any-return]
+    raise net.InvalidArgumentError(f"on_lag must be 'warn', 'raise' or a callable, got {on_lag!r}")
 
 
 class Subscription:
@@ -53,11 +70,13 @@ class Subscription:
 
     def __init__(self, native: net.Subscription, on_lag: Optional[OnLag] = None) -> None:
         self._native = native
-        self._on_lag = on_lag
+        self._on_lag = lag_policy(on_lag)
         self._executor: Optional[ThreadPoolExecutor] = None
         self._streak = 0
         self.skipped = 0
-        """Events lost to retention so far (see ``on_lag``)."""
+        """Events lost to retention so far (the sum of every lag)."""
+        self.lags = 0
+        """How many times this subscription lagged so far."""
 
     @property
     def native(self) -> net.Subscription:
@@ -65,26 +84,42 @@ class Subscription:
         return self._native
 
     def _lagged(self, skipped: int) -> None:
+        """Count one lag and apply the lag policy."""
         self.skipped += skipped
-        if self._on_lag is not None:
-            self._on_lag(skipped)
-        else:
+        self.lags += 1
+        policy = self._on_lag
+        if policy == "raise":
+            raise LaggedError(skipped)
+        if policy == "warn":
+            plural = "" if self.lags == 1 else "s"
             warnings.warn(
-                f"subscriber fell behind retention: {skipped} events were evicted unread",
+                f"subscriber fell behind retention: {skipped} events were evicted unread "
+                f"({self.skipped} in {self.lags} lag{plural} on this subscription)",
                 LaggedWarning,
                 stacklevel=3,
             )
+            return
+        policy(skipped)
 
     # --- blocking ------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[net.Event]:
-        """Yield events as they arrive; ends when the bus shut down or after ``close()``."""
+    def __iter__(self) -> Self:
+        """Iterate events as they arrive; ends when the bus shut down or after ``close()``."""
+        return self
+
+    def __next__(self) -> net.Event:
+        """The next event, waiting for it (GIL released); ``StopIteration`` at the end.
+
+        Not a generator: a ``LaggedError`` (under ``on_lag="raise"``) or an exception from the
+        lag callback leaves the subscription usable, and iterating again goes on.
+        """
         native = self._native
-        for item in native:
+        while True:
+            item = next(native)
             if isinstance(item, net.Lagged):
                 self._lagged(item.skipped)
                 continue
-            yield item
+            return item
 
     def next(self, timeout: Optional[float] = None) -> Optional[net.Event]:
         """The next event, waiting at most ``timeout`` seconds (None = no bound).
@@ -199,10 +234,13 @@ class TypedSubscription(Generic[T]):
             return self._codec.decode(event)
         return self._codec.decode_obj(self._extract(event), event)
 
-    def __iter__(self) -> Iterator[T]:
-        """Yield decoded events; a ``DecodeError`` ends this generator (iterate again to go on)."""
-        for event in self._sub:
-            yield self._decode(event)
+    def __iter__(self) -> Self:
+        """Iterate decoded events; after a ``DecodeError`` or ``LaggedError`` iteration goes on."""
+        return self
+
+    def __next__(self) -> T:
+        """The next decoded event (see ``Subscription.__next__``)."""
+        return self._decode(next(self._sub))
 
     def next(self, timeout: Optional[float] = None) -> Optional[T]:
         """The next decoded event (see ``Subscription.next``)."""
