@@ -8,10 +8,10 @@
 //! Promises: every method is safe to call from many threads; `recv`, `connect` and
 //! `send_blocking` wait at most their timeout; after [`MeshNode::shutdown`] (or drop) the I/O
 //! thread has stopped and calls fail with [`MeshError::ShutDown`]. Timers have about 1 ms of
-//! granularity. On Linux datagrams go out with `sendmmsg` (up to 64 per call), and the I/O
-//! thread reads up to 32 waiting datagrams per wake-up (`MSG_DONTWAIT`) and hands them to the
-//! endpoint under one lock. Not promised (yet): `recvmmsg`, a zero-allocation packet pool,
-//! fair scheduling across streams, routing or relaying.
+//! granularity. On Linux datagrams go out with `sendmmsg` (up to 64 per call), and after each
+//! blocking read the I/O thread takes up to 31 more waiting datagrams with one `recvmmsg`
+//! (`MSG_DONTWAIT`) and hands them all to the endpoint under one lock. Not promised (yet): a
+//! zero-allocation packet pool, fair scheduling across streams, routing or relaying.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -482,41 +482,117 @@ const MMSG_MAX: usize = 64;
 /// Most datagrams the I/O thread reads before handing them to the endpoint in one lock.
 const RX_BATCH: usize = 32;
 
-/// Reads one more datagram without blocking, if one is waiting (Linux: `MSG_DONTWAIT`).
+/// Reads the datagrams already waiting, without blocking, into `bufs` (one `recvmmsg` call
+/// with `MSG_DONTWAIT`); appends `(buffer index, length, sender)` to `got`.
 #[cfg(target_os = "linux")]
-fn try_recv(socket: &UdpSocket, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
-    use std::mem::MaybeUninit;
-    const MSG_DONTWAIT: i32 = 0x40;
-    let sock = socket2::SockRef::from(socket);
-    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout. Every byte of `buf` is
-    // initialised and `recv_from_with_flags` only stores received bytes into it (it never
-    // writes uninitialised values), so `buf` stays fully initialised for later reads.
-    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-    let (n, addr) = sock.recv_from_with_flags(uninit, MSG_DONTWAIT).ok()?;
-    addr.as_socket().map(|a| (n, a))
+fn recv_waiting(
+    socket: &UdpSocket,
+    bufs: &mut [Vec<u8>],
+    got: &mut Vec<(usize, usize, SocketAddr)>,
+) {
+    use std::os::fd::AsRawFd;
+    let n = bufs.len();
+    if n == 0 {
+        return;
+    }
+    // SAFETY: `sockaddr_storage` is a plain C struct; all-zero bytes are a valid value of it.
+    let mut addrs: Vec<libc::sockaddr_storage> =
+        (0..n).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut iovs: Vec<libc::iovec> = bufs
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
+    for (addr, iov) in addrs.iter_mut().zip(iovs.iter_mut()) {
+        // SAFETY: `mmsghdr` is a plain C struct; all-zero bytes are a valid value of it.
+        let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        m.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
+        m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        m.msg_hdr.msg_iov = iov;
+        m.msg_hdr.msg_iovlen = 1;
+        msgs.push(m);
+    }
+    // SAFETY: `msgs` holds `n` initialised `mmsghdr`s whose name and iovec pointers refer to
+    // `addrs`, `iovs` and the buffers of `bufs`, all alive and not moved until this call
+    // returns; the kernel writes at most each iovec's length and each name's length.
+    let r = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            u32::try_from(n).unwrap_or(u32::MAX),
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    let Ok(r) = usize::try_from(r) else {
+        return;
+    };
+    for (i, m) in msgs.iter().enumerate().take(r) {
+        if let Some(from) = std_addr(&addrs[i], m.msg_hdr.msg_namelen) {
+            got.push((i, m.msg_len as usize, from));
+        }
+    }
+}
+
+/// The sender address the kernel wrote, if it is IPv4 or IPv6.
+#[cfg(target_os = "linux")]
+fn std_addr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    let len = len as usize;
+    match i32::from(ss.ss_family) {
+        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family is AF_INET and the kernel wrote a whole `sockaddr_in`;
+            // `sockaddr_storage` is large enough and aligned for it.
+            let sin =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family is AF_INET6 and the kernel wrote a whole `sockaddr_in6`;
+            // `sockaddr_storage` is large enough and aligned for it.
+            let sin6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// Elsewhere: no batching beyond the blocking read.
 #[cfg(not(target_os = "linux"))]
-fn try_recv(_socket: &UdpSocket, _buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
-    None
+fn recv_waiting(
+    _socket: &UdpSocket,
+    _bufs: &mut [Vec<u8>],
+    _got: &mut Vec<(usize, usize, SocketAddr)>,
+) {
 }
 
 fn io_loop(shared: &Shared) {
     let mut bufs: Vec<Vec<u8>> = (0..RX_BATCH).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
-    let mut got: Vec<(usize, SocketAddr)> = Vec::with_capacity(RX_BATCH);
+    let mut got: Vec<(usize, usize, SocketAddr)> = Vec::with_capacity(RX_BATCH);
     let mut batch: Vec<Transmit> = Vec::new();
     let mut next_timer = Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
         got.clear();
         // Timeouts, and ICMP errors surfaced by Linux on UDP sockets, mean nothing to read.
-        if let Ok(first) = shared.socket.recv_from(&mut bufs[0]) {
-            got.push(first);
-            while got.len() < RX_BATCH {
-                match try_recv(&shared.socket, &mut bufs[got.len()]) {
-                    Some(more) => got.push(more),
-                    None => break,
-                }
+        if let Ok((n, from)) = shared.socket.recv_from(&mut bufs[0]) {
+            got.push((0, n, from));
+            let before = got.len();
+            recv_waiting(&shared.socket, &mut bufs[1..], &mut got);
+            // `recv_waiting` numbered its buffers from 0 within `bufs[1..]`.
+            for g in &mut got[before..] {
+                g.0 += 1;
             }
         }
         let now = Instant::now();
@@ -526,7 +602,7 @@ fn io_loop(shared: &Shared) {
         }
         {
             let mut ep = shared.ep.lock();
-            for (i, &(n, from)) in got.iter().enumerate() {
+            for &(i, n, from) in &got {
                 ep.handle_datagram(now, from, &mut bufs[i][..n]);
             }
             if due {
