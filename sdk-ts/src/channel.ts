@@ -9,6 +9,14 @@
  * validated at publish — an invalid one throws a {@link ValidationError} and is not emitted —
  * and each received payload is validated again (see `onInvalid`).
  *
+ * The envelope is pinned across languages by `tests/cross_lang/bus/channel_cases.json` (the
+ * Python SDK's `channel(name, model)` emits the same bytes). A payload JSON cannot carry
+ * faithfully is refused with an {@link InvalidArgumentError} (the kind Python raises), where
+ * `JSON.stringify` would change it silently or throw: `NaN` and infinities (which it writes
+ * as `null`), `undefined`, functions and symbols as the payload or an array element (`null`
+ * or a missing `payload` key), `bigint` values and cycles. An `undefined` object property is
+ * left out, as JSON does.
+ *
  * @module
  */
 import type { Receipt } from '@net-mesh/core';
@@ -52,14 +60,19 @@ export class Channel<T> {
     return { channel: this.name, payload };
   }
 
+  /** The event text `publish(value)` emits (validated); throws like {@link publish}. */
+  eventText(value: T): string {
+    return envelopeText(this.#envelope(value, `channel ${this.name}: value`));
+  }
+
   /** Validates and publishes one value. */
   publish(value: T): Receipt {
-    return this.#node.emit(this.#envelope(value, `channel ${this.name}: value`), this.name);
+    return this.#node.emitRaw(this.eventText(value), this.name);
   }
 
   /** {@link publish} off the JS thread (required under `block` backpressure). */
   async publishAsync(value: T): Promise<Receipt> {
-    return this.#node.emitAsync(this.#envelope(value, `channel ${this.name}: value`), this.name);
+    return this.#node.emitRawAsync(this.eventText(value), this.name);
   }
 
   /**
@@ -68,13 +81,13 @@ export class Channel<T> {
    */
   publishBatch(values: readonly T[]): BatchResult {
     if (!Array.isArray(values)) throw new InvalidArgumentError('publishBatch: values must be an array');
-    const envelopes = values.map((v, i) => this.#envelope(v, `channel ${this.name}: values[${i}]`));
+    const envelopes = values.map((v, i) => envelopeText(this.#envelope(v, `channel ${this.name}: values[${i}]`)));
     const shard = new Uint16Array(envelopes.length);
     const seq = new BigUint64Array(envelopes.length);
     const failures: Array<{ index: number; error: NetError }> = [];
     envelopes.forEach((envelope, index) => {
       try {
-        const r = this.#node.emit(envelope, this.name);
+        const r = this.#node.emitRaw(envelope, this.name);
         shard[index] = r.shard;
         seq[index] = r.seq;
       } catch (error) {
@@ -99,6 +112,34 @@ export class Channel<T> {
     };
     const opts: TypedSubscribeOptions<T> & SubscribeOptions = { ...options, filter, schema: payload };
     return this.#node.subscribeTyped<T>(opts);
+  }
+}
+
+/** The JSON text of an envelope, refusing payloads JSON cannot carry (see the module docs). */
+function envelopeText<T>(envelope: Envelope<T>): string {
+  const refuse = (key: string, what: string): never => {
+    throw new InvalidArgumentError(`channel payload: \`${key}\` is ${what}, which JSON cannot represent`);
+  };
+  function strict(this: unknown, key: string, value: unknown): unknown {
+    switch (typeof value) {
+      case 'number':
+        return Number.isFinite(value) ? value : refuse(key, String(value));
+      case 'bigint':
+        return refuse(key, 'a bigint');
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        // Leaving out an object property is what JSON does; anywhere else the value is lost.
+        return Array.isArray(this) || this === envelope ? refuse(key, typeof value) : value;
+      default:
+        return value;
+    }
+  }
+  try {
+    return JSON.stringify(envelope, strict);
+  } catch (cause) {
+    if (cause instanceof NetError) throw cause;
+    throw new InvalidArgumentError(`channel payload cannot be serialized to JSON: ${(cause as Error).message}`, {}, { cause });
   }
 }
 

@@ -9,7 +9,9 @@ subscriber's own filter, whose paths address the envelope: ``payload.celsius``) 
 ``payload`` into the model.
 
 The envelope is the SDKs' convention (the TypeScript SDK uses the same one) until the engine's
-channel layer exists; it is plain JSON, so any language can read and write it.
+channel layer exists; it is plain JSON, so any language can read and write it. Its exact bytes
+and the error kinds of invalid names and payloads are pinned by
+``tests/cross_lang/bus/channel_cases.json``, which both SDKs' test suites load.
 """
 
 from __future__ import annotations
