@@ -141,6 +141,41 @@ def test_use_after_shutdown() -> None:
     assert len(node.poll()) == 1
 
 
+def test_every_write_after_shutdown_is_refused_and_reads_end_cleanly() -> None:
+    node = NetNode(shards=2)
+    node.emit_batch([1, 2, 3])
+    node.shutdown()
+    with pytest.raises(net_sdk.ShuttingDownError, match="shutting down"):
+        node.emit_raw("{}")
+    for result in (node.emit_batch([1, {"a": 2}]), node.emit_raw_batch(["1", b"2"])):
+        assert result.accepted == 0 and len(result) == 2
+        assert all(isinstance(r, net_sdk.ShuttingDownError) for r in result)
+
+    @dataclasses.dataclass
+    class Late:
+        n: int
+
+    channel = node.channel("late", Late)
+    with pytest.raises(net_sdk.ShuttingDownError):
+        channel.publish(Late(1))
+    with pytest.raises(net_sdk.ShuttingDownError):
+        channel.publish_batch([Late(1), Late(2)])
+    # Bad input is still reported as bad input.
+    with pytest.raises(net_sdk.InvalidArgumentError):
+        node.emit({"x": object()})
+    # A subscription opened after shutdown delivers what is stored, then ends (no hang).
+    assert sorted(e.raw for e in node.subscribe()) == ["1", "2", "3"]
+    assert node.stats()["accepted"] == 3
+
+
+async def test_async_iteration_after_shutdown_ends() -> None:
+    node = NetNode()
+    node.emit({"a": 1})
+    await node.ashutdown()
+    got = [event.json() async for event in node.subscribe()]
+    assert got == [{"a": 1}]
+
+
 def test_context_managers() -> None:
     with NetNode() as node:
         node.emit({})

@@ -108,4 +108,31 @@ describe('use after shutdown', () => {
     expect((await drain(n.subscribe())).map((e) => e.raw)).toEqual(['1', '2']);
     expect(n.stats().accepted).toBe(2n);
   });
+
+  it('refuses every batch form and channel publish with ShuttingDownError, per event', async () => {
+    const n = await NetNode.create();
+    await n.shutdown();
+    const big = Array.from({ length: 8193 }, (_, i) => String(i));
+    const batches = [
+      n.emitRawBatch(['1', Buffer.from('2')]),
+      n.emitRawBatch(big),
+      await n.emitRawBatchAsync(['1', '2']),
+      await n.emitBatchAsync([1, 2]),
+    ];
+    for (const b of batches) {
+      expect(b.accepted).toBe(0);
+      expect(b.failures.length).toBe(b.length);
+      for (const f of b.failures) expect(f.error).toBeInstanceOf(ShuttingDownError);
+    }
+    const ch = n.channel<number>('late');
+    expect(thrown(() => ch.publish(1))).toBeInstanceOf(ShuttingDownError);
+    expect(await rejected(ch.publishAsync(1))).toBeInstanceOf(ShuttingDownError);
+    expect(ch.publishBatch([1, 2]).failures.map((f) => f.error)).toEqual([
+      expect.any(ShuttingDownError),
+      expect.any(ShuttingDownError),
+    ]);
+    // Argument errors still win over the shutdown: bad input is reported as such.
+    expect(thrown(() => n.emitRawBatch([5 as never]))).toMatchObject({ kind: 'invalid_argument' });
+    expect(n.stats().accepted).toBe(0n);
+  });
 });
