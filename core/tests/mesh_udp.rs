@@ -223,3 +223,64 @@ fn garbage_datagrams_are_dropped_and_counted() {
     let d = next_data(&b, Instant::now() + WAIT);
     assert_eq!(d.events().next(), Some(&b"still alive"[..]));
 }
+
+#[test]
+fn failure_detection_and_recovery_when_a_peer_restarts() {
+    let fast = |n: u8| {
+        let mut c = config(n);
+        c.detector.heartbeat_interval = Duration::from_millis(50);
+        c.detector.suspect_after = Duration::from_millis(200);
+        c.detector.fail_after = Duration::from_millis(500);
+        MeshNode::start(NodeConfig::new(c, LOCAL.parse().unwrap())).expect("start")
+    };
+    let (a, b) = (fast(9), fast(10));
+    let peer_b = a.connect(b.local_addr(), &b.card(), WAIT).expect("connect");
+    let first = Instant::now();
+    // Idle but healthy: heartbeats flow.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(a.health(peer_b), Some(Health::Healthy));
+    b.shutdown();
+    drop(b);
+    let mut changes = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while a.health(peer_b) != Some(Health::Failed) {
+        assert!(Instant::now() < deadline, "never failed: {changes:?}");
+        if let Ok(Event::Health { peer, change }) = a.recv(Duration::from_millis(50)) {
+            assert_eq!(peer, peer_b);
+            changes.push(change);
+        }
+    }
+    let mut rest = Vec::new();
+    a.try_recv_all(&mut rest).unwrap();
+    for ev in rest {
+        if let Event::Health { change, .. } = ev {
+            changes.push(change);
+        }
+    }
+    use net::mesh::session::HealthChange;
+    assert_eq!(changes, vec![HealthChange::Suspected, HealthChange::Failed]);
+    assert!(first.elapsed() >= Duration::from_millis(400 + 500));
+
+    // B comes back (same identity, new port); A dials it again and the new session works.
+    let b2 = fast(10);
+    assert_eq!(
+        a.connect(b2.local_addr(), &b2.card(), WAIT)
+            .expect("redial"),
+        peer_b
+    );
+    assert_eq!(a.health(peer_b), Some(Health::Healthy));
+    let mut recovered = false;
+    let mut rest = Vec::new();
+    a.try_recv_all(&mut rest).unwrap();
+    for ev in rest {
+        if let Event::Health { change, .. } = ev {
+            recovered |= change == HealthChange::Recovered;
+        }
+    }
+    assert!(recovered, "no Recovered event");
+    a.open_stream(peer_b, 1, StreamMode::Reliable).unwrap();
+    a.send(peer_b, 1, b"after restart").unwrap();
+    let d = next_data(&b2, Instant::now() + WAIT);
+    assert_eq!(d.events().next(), Some(&b"after restart"[..]));
+    assert_eq!(a.counters().sessions_established, 2);
+}

@@ -181,8 +181,10 @@ impl MeshNode {
         }
     }
 
-    /// Dials `addr` (whose node card is `card`) and waits up to `timeout` for the session.
-    /// Returns the peer's node id; already connected peers return at once.
+    /// Dials `addr` (whose node card is `card`) and waits up to `timeout` for a new session.
+    /// Returns the peer's node id. A peer with a session that the failure detector does not
+    /// call `Failed` returns at once; a `Failed` peer (e.g. one that restarted) is dialled
+    /// again, and its new session replaces the old one.
     pub fn connect(
         &self,
         addr: SocketAddr,
@@ -191,21 +193,27 @@ impl MeshNode {
     ) -> Result<NodeId, MeshError> {
         let deadline = Instant::now() + timeout;
         let mut batch = Vec::new();
-        let peer = {
+        let (peer, before) = {
             let mut ep = self.shared.lock()?;
             let peer = card.verify()?;
-            if ep.is_connected(peer) {
+            let current = ep.current_session(peer);
+            if current.is_some() && ep.health(peer) != Some(Health::Failed) {
                 return Ok(peer);
             }
             let ts = self.timestamp();
             ep.connect(Instant::now(), addr, card, ts)?;
             Shared::take_transmits(&mut ep, &mut batch);
-            peer
+            (peer, current)
         };
         self.shared.send_all(&mut batch);
         let mut ep = self.shared.lock()?;
+        // A session other than the one we had (ours, or one the peer dialled meanwhile).
+        let fresh = |ep: &Endpoint| {
+            let now = ep.current_session(peer);
+            now.is_some() && now != before
+        };
         loop {
-            if ep.is_connected(peer) {
+            if fresh(&ep) {
                 return Ok(peer);
             }
             if !ep.is_connecting(peer) {
@@ -223,7 +231,7 @@ impl MeshNode {
                 .wait_until(&mut ep, deadline)
                 .timed_out()
             {
-                return if ep.is_connected(peer) {
+                return if fresh(&ep) {
                     Ok(peer)
                 } else {
                     Err(MeshError::Timeout)
