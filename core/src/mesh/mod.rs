@@ -1,16 +1,21 @@
-//! The mesh transport (layer 4). What exists so far is its foundation, all sans-IO:
+//! The mesh transport (layer 4):
 //!
 //! - [`wire`]: the 64-byte Net header, the 18-byte routing header, the AAD and the event frame;
 //! - [`crypto`]: per-packet ChaCha20-Poly1305 (via `ring`) with counter nonces and a replay window;
 //! - [`handshake`]: the Noise `NKpsk0_25519_ChaChaPoly_BLAKE2s` handshake as a state machine,
 //!   binding each side's key to its ed25519 [`crate::identity`];
+//! - [`stream`]: per-stream batching, sequencing, selective acks, retransmission decisions and
+//!   the credit window;
+//! - [`session`]: the [`Endpoint`](session::Endpoint): session table, handshakes carried in Net
+//!   packets, heartbeats, the failure detector and streams, driven by datagrams and time;
+//! - [`node`]: [`MeshNode`](node::MeshNode), the thin UDP driver (one socket, one I/O thread);
 //! - [`route`]: the routing table and the per-hop relay decision and rewrite;
 //! - [`bench`](mod@bench): the timed loops behind `net bench`'s `w5.*` figures.
 //!
-//! Promises: no function here touches a socket or panics on any input, and none reads a clock
-//! except the benchmark loops in [`bench`](mod@bench). Not here yet (later steps, see
-//! `docs/mesh.md`): the UDP node, sessions and heartbeats, streams and reliability, relayed
-//! handshakes, and the mesh adapter for the bus.
+//! Promises: everything but [`node`] is sans-IO (no sockets, no threads, and no clock except
+//! the benchmark loops in [`bench`](mod@bench)); nothing panics on any input. Not here yet
+//! (later steps, see `docs/mesh.md`): relaying in a running node, relayed handshakes, and the
+//! mesh adapter for the bus.
 
 pub mod bench;
 pub mod crypto;
