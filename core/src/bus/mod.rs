@@ -289,11 +289,21 @@ impl EventBus {
         let mut outcomes = Vec::with_capacity(raws.len());
         let mut slots = Vec::with_capacity(raws.len());
         let mut valid = Vec::with_capacity(raws.len());
-        let mut total = 0usize;
+        // Shared mode: valid events are appended to `buf` right after validation (while their
+        // bytes are in cache); `ends[k]` is where the k-th valid event ends in `buf`.
+        let mut buf = Vec::new();
+        let mut ends = Vec::new();
+        if shared {
+            buf.reserve_exact(raws.iter().map(|r| r.len()).sum());
+            ends.reserve_exact(raws.len());
+        }
         for (i, raw) in raws.iter().enumerate() {
             let checked = self.inner.check_len(raw.len()).and_then(|()| {
                 if shared {
-                    crate::event::validate(raw)
+                    crate::event::validate(raw).map(|()| {
+                        buf.extend_from_slice(raw);
+                        ends.push(buf.len());
+                    })
                 } else {
                     Event::from_slice(raw).map(|e| valid.push(e))
                 }
@@ -301,24 +311,22 @@ impl EventBus {
             match checked {
                 Ok(()) => {
                     slots.push(i);
-                    total += raw.len();
                     outcomes.push(Ok(Receipt { shard: 0, seq: 0 }));
                 }
                 Err(e) => outcomes.push(Err(e)),
             }
         }
         if shared {
-            let mut buf = Vec::with_capacity(total);
-            for &i in &slots {
-                buf.extend_from_slice(raws[i]);
-            }
             let buf = bytes::Bytes::from(buf);
             let mut at = 0;
-            for &i in &slots {
-                let len = raws[i].len();
-                valid.push(Event::from_validated(buf.slice(at..at + len)));
-                at += len;
+            for end in ends {
+                valid.push(Event::from_validated(buf.slice(at..end)));
+                at = end;
             }
+        }
+        if slots.len() == raws.len() {
+            // Every event was valid: the batch report is already in input order.
+            return self.ingest_batch(valid);
         }
         let report = self.ingest_batch(valid);
         for (slot, outcome) in slots.into_iter().zip(report.outcomes) {
