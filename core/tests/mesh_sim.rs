@@ -430,3 +430,69 @@ fn backpressure_until_the_receiver_reads() {
     let now = sim.now;
     sim.nodes[0].send(now, b, REL, &event(REL, sent)).unwrap();
 }
+
+#[test]
+fn a_session_replaced_after_a_peer_restart_stops_resending() {
+    let mk = |n| {
+        let mut c = config(n);
+        c.detector.heartbeat_interval = Duration::from_millis(100);
+        c.detector.suspect_after = Duration::from_millis(300);
+        c.detector.fail_after = Duration::from_millis(800);
+        c.stream.rto = Duration::from_millis(50);
+        Endpoint::new(c)
+    };
+    let mut sim = Sim::new(vec![mk(1), mk(2)], Faults::default(), 0);
+    connect(&mut sim, 0);
+    let b = sim.id(1);
+    let old = sim.nodes[0].current_session(b).unwrap();
+    // Frames sent into a partition stay unacked; then B restarts with a fresh endpoint.
+    sim.partitioned = true;
+    sim.nodes[0]
+        .open_stream(b, REL, StreamMode::Reliable)
+        .unwrap();
+    let now = sim.now;
+    for i in 0..10 {
+        sim.nodes[0].send(now, b, REL, &event(REL, i)).unwrap();
+    }
+    sim.nodes[0].flush(now);
+    sim.run_until(Duration::from_millis(100), STEP, |_| false);
+    sim.nodes[1] = mk(2);
+    sim.partitioned = false;
+    let ok = sim.run_until(Duration::from_secs(3), STEP, |s| {
+        s.nodes[0].health(b) == Some(Health::Failed)
+    });
+    assert!(ok, "the restarted peer was never declared failed");
+    // The old session's frames reached the new B as unknown-session packets.
+    assert!(sim.nodes[1].counters().dropped("unknown_session") > 0);
+    sim.connect(0, 1, 2);
+    let ok = sim.run_until(Duration::from_secs(2), STEP, |s| {
+        s.nodes[0].current_session(b).is_some_and(|sid| sid != old)
+    });
+    assert!(ok, "no new session");
+    assert_eq!(sim.nodes[0].health(b), Some(Health::Healthy));
+    sim.run_until(Duration::from_millis(500), STEP, |_| false);
+    let before = sim.nodes[0].counters().frames_retransmitted;
+    let unknown = sim.nodes[1].counters().dropped("unknown_session");
+    sim.run_until(Duration::from_secs(10), STEP, |_| false);
+    assert_eq!(
+        sim.nodes[0].counters().frames_retransmitted,
+        before,
+        "the replaced session kept resending"
+    );
+    assert_eq!(sim.nodes[1].counters().dropped("unknown_session"), unknown);
+    // The new session carries data.
+    sim.nodes[0]
+        .open_stream(b, REL, StreamMode::Reliable)
+        .unwrap();
+    let now = sim.now;
+    sim.nodes[0].send(now, b, REL, &event(REL, 0)).unwrap();
+    sim.nodes[0].flush(now);
+    let mut got = false;
+    sim.run_until(Duration::from_secs(1), STEP, |s| {
+        while let Some(ev) = s.nodes[1].poll_event() {
+            got |= matches!(ev, Event::Data(_));
+        }
+        got
+    });
+    assert!(got);
+}

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::carriage::{SealedKind, handshake_packet, is_handshake_header, sealed_packet};
 use super::{
@@ -33,6 +33,7 @@ struct Sess {
     confirmed: bool,
     initiator: bool,
     last_tx: Instant,
+    last_rx: Instant,
     send: HashMap<u64, SendStream>,
     recv: HashMap<u64, RecvStream>,
 }
@@ -203,6 +204,15 @@ fn send_ack(
     let k = kind(sid, origin_hash, flags::CONTROL, stream_id, 0, 0);
     if emit(sess, out, now, k, &body).is_ok() {
         out.counters.acks_sent += 1;
+    }
+}
+
+impl Sess {
+    /// Whether this session's unacked frames are still worth resending: it is the peer's
+    /// current session, or it was heard from within `fail_after`. A session replaced after
+    /// its peer restarted therefore stops resending instead of retrying forever.
+    fn retransmits(&self, current: bool, now: Instant, fail_after: Duration) -> bool {
+        current || now.saturating_duration_since(self.last_rx) < fail_after
     }
 }
 
@@ -506,16 +516,18 @@ impl Endpoint {
             at(p.connecting.as_ref().and_then(|i| i.poll_timeout()));
             at(p.detector.as_ref().and_then(|d| d.deadline()));
         }
+        let last = self.last_now;
         for (sid, s) in &self.sessions {
-            if s.confirmed
-                && self
-                    .peers
-                    .get(&s.peer)
-                    .is_some_and(|p| p.current == Some(*sid))
-            {
+            let current = self
+                .peers
+                .get(&s.peer)
+                .is_some_and(|p| p.current == Some(*sid));
+            if s.confirmed && current {
                 at(Some(s.last_tx + cfg.detector.heartbeat_interval));
             }
-            for st in s.send.values() {
+            let resends =
+                last.is_none_or(|now| s.retransmits(current, now, cfg.detector.fail_after));
+            for st in s.send.values().filter(|_| resends) {
                 at(st.poll_timeout(cfg.stream.rto));
             }
             for st in s.recv.values() {
@@ -573,7 +585,11 @@ impl Endpoint {
                     out.counters.heartbeats_sent += 1;
                 }
             }
-            let ids: Vec<u64> = sess.send.keys().copied().collect();
+            let ids: Vec<u64> = if sess.retransmits(current, now, det.fail_after) {
+                sess.send.keys().copied().collect()
+            } else {
+                Vec::new()
+            };
             for stream_id in ids {
                 scratch.clear();
                 if let Some(s) = sess.send.get(&stream_id) {
@@ -631,6 +647,7 @@ impl Endpoint {
         let out = &mut self.out;
         let peer_id = sess.peer;
         sess.addr = from;
+        sess.last_rx = now;
         let newly_confirmed = !sess.confirmed;
         sess.confirmed = true;
         if let Some(p) = self.peers.get_mut(&peer_id) {
@@ -825,6 +842,7 @@ impl Endpoint {
             confirmed: initiator,
             initiator,
             last_tx: now,
+            last_rx: now,
             send: HashMap::new(),
             recv: HashMap::new(),
         };
