@@ -171,7 +171,11 @@ mod tests {
             assert_eq!(h.flags_checksum, reference(&h, &payload), "heap {i}");
             assert!(h.verify(&payload));
             let inl = IndexRecord::inline(x.rotate_left(7), x.to_le_bytes());
-            assert_eq!(inl.flags_checksum & CHECKSUM_MASK, reference(&inl, &[]), "inline {i}");
+            assert_eq!(
+                inl.flags_checksum & CHECKSUM_MASK,
+                reference(&inl, &[]),
+                "inline {i}"
+            );
             assert!(inl.verify(&[]));
         }
     }
