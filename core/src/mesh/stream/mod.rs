@@ -23,7 +23,7 @@ mod recv;
 mod send;
 
 pub use control::{ACK_FIXED_LEN, ACK_TYPE, Ack, ControlError, MAX_NACK_RANGES, NACK_RANGE_LEN};
-pub use recv::{Arrival, RecvStream};
+pub use recv::{Arrival, MAX_AHEAD, RecvStream};
 pub use send::{ReadyFrame, SendStream, backoff};
 
 use std::fmt;

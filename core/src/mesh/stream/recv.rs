@@ -5,6 +5,11 @@ use std::time::{Duration, Instant};
 
 use super::{Ack, MAX_NACK_RANGES, StreamMode};
 
+/// A frame more than this many sequences ahead of the next expected one is refused as
+/// [`Arrival::Overflow`] (a sender never has that many frames in flight), so sequence
+/// arithmetic cannot overflow whatever an authenticated peer sends.
+pub const MAX_AHEAD: u64 = 1 << 20;
+
 /// What [`RecvStream::on_frame`] decided about one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
@@ -81,12 +86,15 @@ impl RecvStream {
             return Arrival::Accepted;
         }
         self.last_activity = Some(now);
-        if sequence < self.next || self.pending.contains_key(&sequence) {
+        if sequence == 0 || sequence < self.next || self.pending.contains_key(&sequence) {
             self.ack_due = Some(now);
             return Arrival::Duplicate;
         }
         let in_order = sequence == self.next;
-        if !in_order && self.pending_bytes + frame.len() as u64 > self.window.saturating_mul(2) {
+        if !in_order
+            && (sequence - self.next > MAX_AHEAD
+                || self.pending_bytes + frame.len() as u64 > self.window.saturating_mul(2))
+        {
             self.ack_due = Some(now);
             return Arrival::Overflow;
         }
@@ -252,6 +260,26 @@ mod tests {
         for seq in ack.highest + 1..=200 {
             assert!(s.unacked_frame(seq).is_some(), "{seq}");
         }
+    }
+
+    #[test]
+    fn absurd_sequences_are_refused() {
+        let now = Instant::now();
+        let mut r = RecvStream::new(StreamMode::Reliable, 1 << 20);
+        let mut got = Vec::new();
+        assert_eq!(feed(&mut r, now, 0, &mut got), Arrival::Duplicate);
+        assert_eq!(feed(&mut r, now, u64::MAX, &mut got), Arrival::Overflow);
+        assert_eq!(
+            feed(&mut r, now, 2 + MAX_AHEAD, &mut got),
+            Arrival::Overflow
+        );
+        assert_eq!(
+            feed(&mut r, now, 1 + MAX_AHEAD, &mut got),
+            Arrival::Accepted
+        );
+        let ack = r.make_ack(now);
+        assert_eq!((ack.cumulative, ack.highest), (0, 1 + MAX_AHEAD));
+        assert!(got.is_empty());
     }
 
     #[test]
