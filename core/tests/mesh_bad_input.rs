@@ -379,3 +379,36 @@ fn fire_and_forget_flood_is_bounded_by_the_event_queue() {
     assert_eq!(sim.nodes[1].pending_events(), 2);
     assert_eq!(sim.nodes[1].counters().dropped("queue_full"), 2);
 }
+
+#[test]
+fn a_peer_cannot_open_unbounded_streams() {
+    let mut capped = config(2);
+    capped.stream.max_streams = 3;
+    let mut sim = Sim::new(
+        vec![Endpoint::new(config(1)), Endpoint::new(capped)],
+        Faults::default(),
+        0,
+    );
+    sim.connect(0, 1, 1);
+    let b = sim.id(1);
+    assert!(sim.run_until(Duration::from_secs(2), STEP, |s| s.nodes[0].is_connected(b)));
+    let now = sim.now;
+    for stream in 10..15u64 {
+        sim.nodes[0]
+            .open_stream(b, stream, StreamMode::FireAndForget)
+            .unwrap();
+        sim.nodes[0]
+            .send(now, b, stream, &event(stream, 0))
+            .unwrap();
+    }
+    sim.nodes[0].flush(now);
+    sim.run_until(Duration::from_millis(10), STEP, |_| false);
+    let mut streams = HashSet::new();
+    while let Some(ev) = sim.nodes[1].poll_event() {
+        if let Event::Data(d) = ev {
+            streams.insert(d.stream_id);
+        }
+    }
+    assert_eq!(streams.len(), 3);
+    assert_eq!(sim.nodes[1].counters().dropped("too_many_streams"), 2);
+}

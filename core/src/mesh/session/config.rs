@@ -50,12 +50,16 @@ pub struct StreamConfig {
     /// Fire-and-forget frames arriving while this many deliveries wait for the application are
     /// dropped (counted as `queue_full`); reliable streams are bounded by their credit instead.
     pub max_queued_frames: usize,
+    /// Most receive streams a peer may open on one session; frames for more are dropped
+    /// (counted as `too_many_streams`).
+    pub max_streams: usize,
 }
 
 impl Default for StreamConfig {
     /// 1,320-byte frames (1,400-byte datagrams), 1 MiB window, 200 ms retransmit timeout,
     /// 20 ms NACK guard, ack every 16 frames or after 2 ms, refresh every 100 ms for 2 s,
-    /// at most 65,536 queued deliveries before fire-and-forget frames are dropped.
+    /// at most 65,536 queued deliveries before fire-and-forget frames are dropped, at most
+    /// 1,024 receive streams per session.
     fn default() -> Self {
         StreamConfig {
             max_frame: 1320,
@@ -67,6 +71,7 @@ impl Default for StreamConfig {
             ack_refresh: Duration::from_millis(100),
             ack_linger: Duration::from_secs(2),
             max_queued_frames: 65_536,
+            max_streams: 1024,
         }
     }
 }

@@ -17,7 +17,7 @@ pub struct Counters {
     /// (`auth_failed`, `replayed`, ...), `handshake_<kind>` (e.g. `handshake_decrypt` for a
     /// wrong PSK, `handshake_bad_signature`), `unknown_session`, `routed_unsupported`,
     /// `bad_handshake_header`, `bad_frame`, `bad_control`, `stream_mode_mismatch`,
-    /// `stream_overflow`, `queue_full`.
+    /// `stream_overflow`, `queue_full`, `too_many_streams`.
     pub drops: BTreeMap<&'static str, u64>,
     /// Datagrams produced for sending.
     pub tx_datagrams: u64,

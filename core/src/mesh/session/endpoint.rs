@@ -694,6 +694,9 @@ impl Endpoint {
         } else {
             StreamMode::FireAndForget
         };
+        if !sess.recv.contains_key(&header.stream_id) && sess.recv.len() >= cfg.max_streams {
+            return Err("too_many_streams");
+        }
         let stream = sess
             .recv
             .entry(header.stream_id)
