@@ -412,3 +412,43 @@ fn a_peer_cannot_open_unbounded_streams() {
     assert_eq!(streams.len(), 3);
     assert_eq!(sim.nodes[1].counters().dropped("too_many_streams"), 2);
 }
+
+#[test]
+fn sessions_per_peer_are_bounded() {
+    use net::mesh::session::MAX_SESSIONS_PER_PEER;
+    let mut sim = pair();
+    let a = sim.id(0);
+    let live = sim.nodes[1].current_session(a).unwrap();
+    let card = sim.nodes[1].card();
+    // Node 1's identity dials again and again (new timestamps) without ever confirming.
+    for ts in 10..20u64 {
+        let mut other = Endpoint::new(config(1));
+        let now = sim.now;
+        other.connect(now, sim.addrs[1], &card, ts).unwrap();
+        let init = other.poll_transmit().unwrap().data;
+        assert_eq!(feed(&mut sim, &init), Vec::<&str>::new());
+        assert!(sim.nodes[1].session_count() <= MAX_SESSIONS_PER_PEER);
+    }
+    assert_eq!(sim.nodes[1].session_count(), MAX_SESSIONS_PER_PEER);
+    assert_eq!(
+        sim.nodes[1].counters().sessions_evicted,
+        10 + 1 - MAX_SESSIONS_PER_PEER as u64
+    );
+    // The live session survives and still works.
+    assert_eq!(sim.nodes[1].current_session(a), Some(live));
+    let b = sim.id(1);
+    sim.nodes[0]
+        .open_stream(b, 1, StreamMode::Reliable)
+        .unwrap();
+    let now = sim.now;
+    sim.nodes[0].send(now, b, 1, &event(1, 0)).unwrap();
+    sim.nodes[0].flush(now);
+    let mut got = false;
+    sim.run_until(Duration::from_secs(1), STEP, |s| {
+        while let Some(ev) = s.nodes[1].poll_event() {
+            got |= matches!(ev, Event::Data(_));
+        }
+        got
+    });
+    assert!(got);
+}

@@ -25,6 +25,8 @@ pub struct Counters {
     pub tx_bytes: u64,
     /// Sessions established (either role).
     pub sessions_established: u64,
+    /// Old sessions dropped to keep at most `MAX_SESSIONS_PER_PEER` per peer.
+    pub sessions_evicted: u64,
     /// Init retransmissions answered again without a new session.
     pub handshake_duplicates: u64,
     /// Outgoing handshakes that failed (timed out or wrong identity).

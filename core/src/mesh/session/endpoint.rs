@@ -18,6 +18,9 @@ use crate::mesh::handshake::{
 use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode};
 use crate::mesh::wire::{DatagramKind, Frame, HeaderView, classify, flags, split_packet};
 
+/// Most sessions kept per peer (the current one is never evicted).
+pub const MAX_SESSIONS_PER_PEER: usize = 4;
+
 struct Peer {
     addr: SocketAddr,
     current: Option<u64>,
@@ -814,6 +817,32 @@ impl Endpoint {
         }
     }
 
+    /// Keeps at most [`MAX_SESSIONS_PER_PEER`] - 1 sessions of `peer` before a new one is
+    /// added, dropping the least recently heard ones that are not its current session.
+    fn evict_old_sessions(&mut self, peer: NodeId) {
+        let current = self.peers.get(&peer).and_then(|p| p.current);
+        loop {
+            let mut count = 0usize;
+            let mut oldest: Option<(Instant, u64)> = None;
+            for (&sid, sess) in &self.sessions {
+                if sess.peer != peer {
+                    continue;
+                }
+                count += 1;
+                if Some(sid) != current && oldest.is_none_or(|(t, _)| sess.last_rx < t) {
+                    oldest = Some((sess.last_rx, sid));
+                }
+            }
+            match oldest {
+                Some((_, sid)) if count >= MAX_SESSIONS_PER_PEER => {
+                    self.sessions.remove(&sid);
+                    self.out.counters.sessions_evicted += 1;
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Adds a freshly agreed session. The initiator's is usable at once (it sends a heartbeat
     /// so the responder learns the session works); the responder's becomes the peer's current
     /// session only when an authentic packet arrives on it, so a replayed Init cannot displace
@@ -830,6 +859,7 @@ impl Endpoint {
         if self.sessions.contains_key(&sid) {
             return Err("duplicate_session");
         }
+        self.evict_old_sessions(s.peer);
         let detector_cfg = self.config.detector;
         let peer = self.peers.entry(s.peer).or_insert_with(|| Peer {
             addr,

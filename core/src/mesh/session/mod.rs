@@ -23,7 +23,9 @@
 //!
 //! Not promised: relaying or routed packets (dropped as `routed_unsupported`), reconciling
 //! two sessions created by simultaneous dials (both work; each side sends on the one it
-//! confirmed last), closing or expiring sessions (they live as long as the endpoint), rekeying.
+//! confirmed last), closing or expiring idle sessions (a peer keeps at most
+//! [`MAX_SESSIONS_PER_PEER`]; the least recently heard non-current ones are dropped first),
+//! rekeying.
 
 mod carriage;
 mod config;
@@ -37,6 +39,6 @@ pub use carriage::{SealedKind, handshake_packet, is_handshake_header, sealed_pac
 pub use config::{DetectorConfig, EndpointConfig, StreamConfig};
 pub use counters::Counters;
 pub use detector::{FailureDetector, Health, HealthChange};
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, MAX_SESSIONS_PER_PEER};
 pub use error::MeshError;
 pub use event::{Delivery, Event, Transmit};
