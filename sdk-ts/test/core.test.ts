@@ -65,6 +65,11 @@ describe('Bus', () => {
     expect(code(() => b.ingestJsonArray('{"not":"an array"}'))).toBe('invalid_json');
     expect(code(() => b.ingestJsonArray('[1,'))).toBe('invalid_json');
     expect(b.ingestJsonArray('[]').accepted).toBe(0);
+    for (const bad of ['', '[1,]', '[1,,2]', '[1] [2]', '["open]', '[1}', '  ']) {
+      expect(code(() => b.ingestJsonArray(bad)), bad).toBe('invalid_json');
+    }
+    const nested = b.ingestJsonArray('[{"a":[1,{"b":"],"}]}, "}", [[]]]');
+    expect(nested.accepted).toBe(3);
   });
 
   it('gives the same outcomes whichever way a batch crosses (arguments, array, joined string)', async () => {
