@@ -63,6 +63,17 @@ pub fn collect(plan: &Plan, measured: &Measured) -> CliResult<Value> {
         "w5": {
             "iterations": plan.w5_iterations,
         },
+        "w6": {
+            "events": plan.w6_events,
+            "event_bytes": 64,
+            "stream": "reliable",
+            "udp_datagram_bytes": 1400,
+            "udp_events_per_datagram": 20,
+        },
+        "w7": {
+            "samples": plan.w7_samples,
+            "event_bytes": 64,
+        },
         "counts": counts,
         "samples": samples,
     }))

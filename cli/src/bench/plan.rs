@@ -19,6 +19,10 @@ pub struct Plan {
     pub w4_divisor: u64,
     /// W5: header round trips and seal+open operations per run.
     pub w5_iterations: u64,
+    /// W6: events moved between the two mesh nodes per run.
+    pub w6_events: u64,
+    /// W7: round trips per run.
+    pub w7_samples: u64,
 }
 
 impl Plan {
@@ -32,6 +36,8 @@ impl Plan {
         w3_samples: 100_000,
         w4_divisor: 1,
         w5_iterations: 10_000_000,
+        w6_events: 2_000_000,
+        w7_samples: 20_000,
     };
 
     /// `--quick`: small sizes and one repetition, for tests (figures are not comparable).
@@ -44,5 +50,7 @@ impl Plan {
         w3_samples: 500,
         w4_divisor: 100,
         w5_iterations: 10_000,
+        w6_events: 20_000,
+        w7_samples: 200,
     };
 }

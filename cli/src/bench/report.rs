@@ -119,7 +119,12 @@ pub fn table(meta: &Value, measured: &Measured) -> String {
             what,
             format!("{ratio:.2}x"),
             required,
-            if met { "yes" } else { "NO" }.to_owned(),
+            match met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "-",
+            }
+            .to_owned(),
         ]);
     }
     out.push_str(&r.render(2));

@@ -50,6 +50,32 @@ impl Run {
     }
 }
 
+impl Run {
+    /// Adds a figure whose transport promises no delivery (plain UDP): the counts are recorded
+    /// but a shortfall is not a failure. More received than sent still is.
+    pub fn figure_lossy(
+        &mut self,
+        key: &'static str,
+        value: f64,
+        sent: u64,
+        received: u64,
+    ) -> CliResult<()> {
+        if received > sent {
+            return Err(fail!("{key}: sent {sent} events but {received} arrived"));
+        }
+        if !(value.is_finite() && value > 0.0) {
+            return Err(fail!("{key}: measured {value}, not a positive number"));
+        }
+        self.figures.push((key, value));
+        self.counts.push(Count {
+            key,
+            sent,
+            received,
+        });
+        Ok(())
+    }
+}
+
 /// Events per second for `n` events in `secs` seconds.
 pub fn per_second(n: u64, elapsed: std::time::Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
