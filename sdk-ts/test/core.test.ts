@@ -283,6 +283,12 @@ describe('bad arguments are typed errors, never a crash', () => {
     expect(code(() => raw.subNext?.(busHandle))).toBe('invalid_argument');
     expect(code(() => raw.busNew?.(undefined, new Uint8Array(2)))).toBe('invalid_argument');
     expect(raw.busStats?.(busHandle, 'extra arguments are ignored')).toMatchObject({ accepted: 0n });
+    // The argument-list batch entry: no handle, a wrong handle, a bad element.
+    expect(code(() => raw.busIngestSpread?.())).toBe('invalid_argument');
+    expect(code(() => raw.busIngestSpread?.({}, '1'))).toBe('invalid_argument');
+    expect(code(() => raw.busIngestSpread?.(busHandle, '1', null))).toBe('invalid_argument');
+    expect(raw.busIngestSpread?.(busHandle)).toMatchObject({ accepted: 0, failures: [] });
+    expect(raw.busIngestSpread?.(busHandle, '1', new Uint8Array([50]))).toMatchObject({ accepted: 2 });
     sub.close();
   });
 
