@@ -22,6 +22,7 @@ mod changes;
 pub mod memories;
 pub mod meta;
 pub mod tasks;
+pub mod title;
 
 pub use adapter::{
     CortexAdapter, CortexConfig, CortexError, CortexEvent, Fold, FoldError, FoldErrorPolicy,
@@ -29,3 +30,4 @@ pub use adapter::{
 };
 pub use changes::Changes;
 pub use meta::{EventMeta, META_LEN, MetaError};
+pub use title::Title;

@@ -6,7 +6,6 @@
 //! errors, counted under the model's `LogAndContinue` policy and otherwise ignored.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +14,7 @@ use super::adapter::{
     CortexAdapter, CortexConfig, CortexError, CortexEvent, FoldError, FoldErrorPolicy,
     StartPosition,
 };
+use super::title::Title;
 use crate::redex::RedexFile;
 
 /// Dispatch of a task-created event.
@@ -44,9 +44,8 @@ pub enum TaskStatus {
 pub struct Task {
     /// Id.
     pub id: TaskId,
-    /// Title (shared, so query results clone cheaply).
-    #[serde(with = "arc_str")]
-    pub title: Arc<str>,
+    /// Title (inline when short, so query results clone without atomics; see [`Title`]).
+    pub title: Title,
     /// Status.
     pub status: TaskStatus,
     /// Creation time (unix nanos, from the event).
@@ -204,7 +203,7 @@ impl TasksState {
                 std::collections::btree_map::Entry::Vacant(v) => {
                     v.insert(Task {
                         id,
-                        title: Arc::from(title),
+                        title: Title::from(title),
                         status: TaskStatus::Pending,
                         created_ns: ts,
                         updated_ns: ts,
@@ -213,7 +212,7 @@ impl TasksState {
             },
             TaskEventRef::Renamed { id, title, ts } => {
                 let t = self.tasks.get_mut(&id).ok_or_else(|| missing(id))?;
-                t.title = Arc::from(title);
+                t.title = Title::from(title);
                 t.updated_ns = ts;
             }
             TaskEventRef::Completed { id, ts } => {
@@ -375,20 +374,6 @@ mod tests {
             assert_eq!(back, ev.borrowed());
             assert_eq!(back.dispatch(), ev.dispatch());
         }
-    }
-}
-
-mod arc_str {
-    use std::sync::Arc;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
-        Ok(Arc::from(String::deserialize(d)?))
     }
 }
 
