@@ -235,6 +235,21 @@ fn partition_key_keeps_one_key_on_one_shard_in_order() {
     }
     assert!(shards_used.len() > 1, "keys spread over shards");
     assert_eq!(r.shard, shard_of["u3"]);
+
+    // The raw form validates, checks the size first, and picks the same shard for the key.
+    let raw = bus.ingest_raw_with_key(br#"{"i":10000}"#, b"u3").unwrap();
+    assert_eq!(raw.shard, shard_of["u3"]);
+    assert_eq!(
+        bus.ingest_raw_with_key(b"{not json", b"u3").unwrap_err().kind(),
+        net::ErrorKind::InvalidJson
+    );
+    let max = bus.config().max_event_bytes;
+    let huge = vec![b'{'; max + 1];
+    assert_eq!(
+        bus.ingest_raw_with_key(&huge, b"u3").unwrap_err().kind(),
+        net::ErrorKind::PayloadTooLarge,
+        "size is checked before validation"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, c_char};
 
-use net::{Error, Event, Receipt};
+use net::{Error, Receipt};
 
 use crate::bus::BUSES;
 use crate::last_error::guard;
@@ -139,16 +139,7 @@ pub unsafe extern "C" fn net_ingest_with_key(
         let raw = unsafe { bytes(data, len, "data") }?;
         // SAFETY: forwarded caller contract.
         let key = unsafe { bytes(key, key_len, "key") }?;
-        // The engine has no `ingest_raw_with_key`; check the size first as `ingest_raw` does,
-        // so an oversized event reports payload_too_large before any validation.
-        let max = bus.bus.config().max_event_bytes;
-        if raw.len() > max {
-            return Err(Error::PayloadTooLarge {
-                size: raw.len(),
-                max,
-            });
-        }
-        let receipt = bus.bus.ingest_with_key(Event::from_slice(raw)?, key)?;
+        let receipt = bus.bus.ingest_raw_with_key(raw, key)?;
         // SAFETY: forwarded caller contract.
         unsafe { write_receipt(out_receipt, receipt) };
         Ok(())

@@ -242,6 +242,14 @@ impl EventBus {
         self.ingest(Event::from_slice(raw)?)
     }
 
+    /// Validates raw bytes as JSON and ingests them; all events with the same `key` go to the
+    /// same shard. An oversized event is `payload_too_large` before any validation, as in
+    /// [`EventBus::ingest_raw`].
+    pub fn ingest_raw_with_key(&self, raw: &[u8], key: &[u8]) -> Result<Receipt> {
+        self.inner.check_len(raw.len())?;
+        self.ingest_with_key(Event::from_slice(raw)?, key)
+    }
+
     /// Ingests many events, reporting each one's outcome. Without a partition key the whole
     /// batch goes to one shard (round robin per batch), so it keeps its order.
     pub fn ingest_batch<I: IntoIterator<Item = Event>>(&self, events: I) -> BatchReport {
