@@ -19,7 +19,8 @@ Lag: when retention evicted events before the subscriber read them (the engine's
 lag policy ``on_lag``: ``"warn"`` (the default) issues a ``LaggedWarning`` and iteration goes
 on; a callable is called with ``skipped`` and iteration goes on; ``"raise"`` raises
 ``LaggedError`` from the iterator (or ``next``), and the subscription stays usable: iterating
-again continues with the first event after the gap. The TypeScript SDK has the same policy
+again (a new ``for`` loop, ``next(sub)``, ``sub.next()``) continues with the first event after
+the gap. The TypeScript SDK has the same policy
 (``onLag: 'warn' | 'throw' | function``).
 
 ``TypedSubscription`` decodes each event into a model (dataclass or Pydantic); an event that
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Generic, Literal, Optional, TypeVar, Union
@@ -103,16 +104,22 @@ class Subscription:
 
     # --- blocking ------------------------------------------------------------------------
 
-    def __iter__(self) -> Self:
-        """Iterate events as they arrive; ends when the bus shut down or after ``close()``."""
-        return self
+    def __iter__(self) -> Iterator[net.Event]:
+        """Yield events as they arrive; ends when the bus shut down or after ``close()``.
+
+        A generator (the fastest way to hand events to a ``for`` loop). An exception from it
+        (a ``LaggedError`` under ``on_lag="raise"``, or one from the lag callback) ends that
+        generator but not the subscription: iterating again goes on after the gap.
+        """
+        native = self._native
+        for item in native:
+            if isinstance(item, net.Lagged):
+                self._lagged(item.skipped)
+                continue
+            yield item
 
     def __next__(self) -> net.Event:
-        """The next event, waiting for it (GIL released); ``StopIteration`` at the end.
-
-        Not a generator: a ``LaggedError`` (under ``on_lag="raise"``) or an exception from the
-        lag callback leaves the subscription usable, and iterating again goes on.
-        """
+        """The next event, waiting for it (GIL released); ``StopIteration`` at the end."""
         native = self._native
         while True:
             item = next(native)
@@ -234,9 +241,10 @@ class TypedSubscription(Generic[T]):
             return self._codec.decode(event)
         return self._codec.decode_obj(self._extract(event), event)
 
-    def __iter__(self) -> Self:
-        """Iterate decoded events; after a ``DecodeError`` or ``LaggedError`` iteration goes on."""
-        return self
+    def __iter__(self) -> Iterator[T]:
+        """Yield decoded events; after a ``DecodeError`` or ``LaggedError`` iterate again."""
+        for event in self._sub:
+            yield self._decode(event)
 
     def __next__(self) -> T:
         """The next decoded event (see ``Subscription.__next__``)."""
