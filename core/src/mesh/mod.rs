@@ -10,16 +10,20 @@
 //!   packets, heartbeats, the failure detector and streams, driven by datagrams and time;
 //! - [`node`]: [`MeshNode`](node::MeshNode), the thin UDP driver (one socket, one I/O thread);
 //! - [`route`]: the routing table and the per-hop relay decision and rewrite;
-//! - [`bench`](mod@bench): the timed loops behind `net bench`'s `w5.*` figures.
+//! - [`bench`](mod@bench): the timed loops behind `net bench`'s `w5.*` figures;
+//! - [`bus_adapter`] and [`ingress`]: the bus's mesh adapter (sending) and the thread feeding
+//!   received events into a local bus.
 //!
-//! Promises: everything but [`node`] is sans-IO (no sockets, no threads, and no clock except
-//! the benchmark loops in [`bench`](mod@bench)); nothing panics on any input. Not here yet
-//! (later steps, see `docs/mesh.md`): relaying in a running node, relayed handshakes, and the
-//! mesh adapter for the bus.
+//! Promises: everything but [`node`], [`bus_adapter`] and [`ingress`] is sans-IO (no sockets,
+//! no threads, and no clock except the benchmark loops in [`bench`](mod@bench)); nothing
+//! panics on any input. Not here yet (later steps, see `docs/mesh.md`): relaying in a running
+//! node and relayed handshakes.
 
 pub mod bench;
+pub mod bus_adapter;
 pub mod crypto;
 pub mod handshake;
+pub mod ingress;
 pub mod node;
 pub mod route;
 pub mod session;
