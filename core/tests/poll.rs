@@ -240,7 +240,9 @@ fn partition_key_keeps_one_key_on_one_shard_in_order() {
     let raw = bus.ingest_raw_with_key(br#"{"i":10000}"#, b"u3").unwrap();
     assert_eq!(raw.shard, shard_of["u3"]);
     assert_eq!(
-        bus.ingest_raw_with_key(b"{not json", b"u3").unwrap_err().kind(),
+        bus.ingest_raw_with_key(b"{not json", b"u3")
+            .unwrap_err()
+            .kind(),
         net::ErrorKind::InvalidJson
     );
     let max = bus.config().max_event_bytes;
