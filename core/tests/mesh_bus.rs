@@ -288,3 +288,77 @@ fn ingress_ends_when_its_node_shuts_down() {
         bus.shutdown().unwrap();
     });
 }
+
+/// Waits (bounded) until `ingress` has ingested `n` events.
+fn wait_ingested(ingress: &MeshIngress, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ingress.stats().ingested < n {
+        assert!(Instant::now() < deadline, "ingested {:?}", ingress.stats());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn forwarding_resumes_after_the_peer_restarts_and_is_redialled() {
+    bounded(Duration::from_secs(60), || {
+        let fast = |c: &mut EndpointConfig| {
+            c.detector.heartbeat_interval = Duration::from_millis(50);
+            c.detector.suspect_after = Duration::from_millis(200);
+            c.detector.fail_after = Duration::from_millis(500);
+        };
+        let (a, b) = (node(41, fast), node(42, fast));
+        let peer_b = a
+            .connect(b.local_addr(), &b.card(), Duration::from_secs(5))
+            .expect("connect");
+        let bus_b = Arc::new(EventBus::new(bus_config()).unwrap());
+        let ingress = MeshIngress::start(Arc::clone(&b), Arc::clone(&bus_b), Some(STREAM)).unwrap();
+        let config = MeshAdapterConfig {
+            stream_id: STREAM,
+            ..MeshAdapterConfig::default()
+        };
+        let adapter = mesh_bus(&a, peer_b, config);
+        let bus_a = EventBus::with_adapter(bus_config(), adapter.clone()).unwrap();
+        for i in 0..100 {
+            bus_a.ingest_str(&event(i)).unwrap();
+        }
+        bus_a.flush().unwrap();
+        wait_ingested(&ingress, 100);
+
+        // B restarts (same identity, new port, new bus); A notices and dials it again.
+        b.shutdown();
+        ingress.stop();
+        let b2 = node(42, fast);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while a.health(peer_b) != Some(net::mesh::session::Health::Failed) {
+            assert!(Instant::now() < deadline, "B never marked failed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(matches!(adapter.health(), Health::Unhealthy(_)));
+        let bus_b2 = Arc::new(EventBus::new(bus_config()).unwrap());
+        let ingress2 =
+            MeshIngress::start(Arc::clone(&b2), Arc::clone(&bus_b2), Some(STREAM)).unwrap();
+        let again = a
+            .connect(b2.local_addr(), &b2.card(), Duration::from_secs(5))
+            .expect("redial");
+        assert_eq!(again, peer_b);
+
+        for i in 100..200 {
+            bus_a.ingest_str(&event(i)).unwrap();
+        }
+        bus_a.flush().unwrap();
+        wait_ingested(&ingress2, 100);
+        bus_b2.flush().unwrap();
+        let on_b2: BTreeSet<u64> = poll_all(&bus_b2).iter().map(|e| index(e).1).collect();
+        assert_eq!(on_b2, (100..200).collect::<BTreeSet<u64>>());
+        let fw = adapter.forward_stats();
+        assert_eq!((fw.forwarded, fw.failed), (200, 0), "{fw:?}");
+        assert_eq!(adapter.health(), Health::Healthy);
+
+        bus_a.shutdown().unwrap();
+        ingress2.stop();
+        bus_b.shutdown().unwrap();
+        bus_b2.shutdown().unwrap();
+        a.shutdown();
+        b2.shutdown();
+    });
+}

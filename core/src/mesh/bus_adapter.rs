@@ -11,6 +11,8 @@
 //! stream retransmits, but a dead peer's window is lost); replay of history to peers that join
 //! later; a JSON-config form (build it in code and pass it to `EventBus::with_adapter`).
 //! A forwarding failure never fails the local store: the bus keeps working when peers are down.
+//! The adapter never dials: when a peer restarts, its owner reconnects it with
+//! [`MeshNode::connect`], and the adapter opens its stream on the new session by itself.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -146,6 +148,7 @@ impl MeshAdapter {
         let stream = self.config.stream_id;
         let deadline = Instant::now() + self.config.credit_timeout;
         let mut done = 0;
+        let mut reopened = false;
         while done < events.len() {
             match self
                 .node
@@ -162,6 +165,14 @@ impl MeshAdapter {
                     }
                 }
                 Ok((n, Err(e))) => return (done + n, Some(e)),
+                // A new session (the peer restarted and was dialled again) starts without
+                // streams: open ours on it once, then go on.
+                Err(MeshError::UnknownStream { .. }) if !reopened => {
+                    reopened = true;
+                    if let Err(e) = self.node.open_stream(peer, stream, StreamMode::Reliable) {
+                        return (done, Some(e));
+                    }
+                }
                 Err(e) => return (done, Some(e)),
             }
         }
