@@ -362,3 +362,54 @@ fn forwarding_resumes_after_the_peer_restarts_and_is_redialled() {
         b2.shutdown();
     });
 }
+
+/// Throughput of the whole path, run by hand:
+/// `cargo test --release -p net-mesh --test mesh_bus -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement; run by hand in release"]
+fn throughput_a_to_b() {
+    bounded(Duration::from_secs(120), || {
+        const N: u64 = 400_000;
+        let (a, b) = (node(51, |_| {}), node(52, |_| {}));
+        let peer_b = a
+            .connect(b.local_addr(), &b.card(), Duration::from_secs(5))
+            .expect("connect");
+        let bus_b = Arc::new(EventBus::new(bus_config()).unwrap());
+        let ingress = MeshIngress::start(Arc::clone(&b), Arc::clone(&bus_b), Some(STREAM)).unwrap();
+        let config = MeshAdapterConfig {
+            stream_id: STREAM,
+            ..MeshAdapterConfig::default()
+        };
+        let adapter = mesh_bus(&a, peer_b, config);
+        let bus_a = EventBus::with_adapter(bus_config(), adapter.clone()).unwrap();
+        let events: Vec<net::Event> = (0..N)
+            .map(|i| net::Event::from_str(&event(i)).unwrap())
+            .collect();
+        let t = Instant::now();
+        for chunk in events.chunks(1000) {
+            let report = bus_a.ingest_batch(chunk.iter().cloned());
+            assert_eq!(report.accepted(), chunk.len());
+        }
+        bus_a.flush().unwrap();
+        let emitted = t.elapsed();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ingress.stats().ingested < N {
+            assert!(Instant::now() < deadline, "{:?}", ingress.stats());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let total = t.elapsed();
+        eprintln!(
+            "mesh_bus throughput: {N} events ({} B each): A stored+forwarded in {emitted:?}, \
+             all ingested on B after {total:?} = {:.0} events/s end to end; {:?}",
+            event(N - 1).len(),
+            N as f64 / total.as_secs_f64(),
+            adapter.forward_stats()
+        );
+        assert_eq!(adapter.forward_stats().failed, 0);
+        bus_a.shutdown().unwrap();
+        ingress.stop();
+        bus_b.shutdown().unwrap();
+        a.shutdown();
+        b.shutdown();
+    });
+}
