@@ -157,9 +157,10 @@ impl MeshAdapter {
                 Ok((n, Ok(()))) => done += n,
                 Ok((n, Err(e))) if e.is_backpressure() => {
                     done += n;
+                    let Some(&next) = events.get(done) else { break };
                     // Wait (bounded) for credit for the next event, which also sends it.
                     let left = deadline.saturating_duration_since(Instant::now());
-                    match self.node.send_blocking(peer, stream, events[done], left) {
+                    match self.node.send_blocking(peer, stream, next, left) {
                         Ok(()) => done += 1,
                         Err(e) => return (done, Some(e)),
                     }
