@@ -66,7 +66,36 @@ def lag_policy(on_lag: Any) -> OnLag:
     raise net.InvalidArgumentError(f"on_lag must be 'warn', 'raise' or a callable, got {on_lag!r}")
 
 
-class Subscription:
+class _ClosesOnExit:
+    """``with`` and ``async with`` support for objects whose ``close()`` ends them."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+
+class Subscription(_ClosesOnExit):
     """A push subscription over a bus: iterate it with ``for`` or ``async for``."""
 
     def __init__(self, native: net.Subscription, on_lag: Optional[OnLag] = None) -> None:
@@ -195,30 +224,8 @@ class Subscription:
         self._native.close()
         self._release()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-
-class TypedSubscription(Generic[T]):
+class TypedSubscription(_ClosesOnExit, Generic[T]):
     """A subscription that decodes each event into ``T`` (see the module docs)."""
 
     def __init__(
@@ -273,25 +280,3 @@ class TypedSubscription(Generic[T]):
     def close(self) -> None:
         """Stop the subscription."""
         self._sub.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
