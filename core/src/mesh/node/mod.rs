@@ -407,6 +407,12 @@ impl MeshNode {
         self.shared.ep.lock().is_connected(peer)
     }
 
+    /// Frames of `peer`'s send stream `stream_id` not yet acknowledged (`None` without such a
+    /// stream on the current session): 0 means the peer has everything sent on it.
+    pub fn unacked(&self, peer: NodeId, stream_id: u64) -> Option<usize> {
+        self.shared.ep.lock().unacked(peer, stream_id)
+    }
+
     /// Stops the I/O thread and refuses further calls. Idempotent.
     pub fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::Release);
