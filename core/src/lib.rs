@@ -27,6 +27,7 @@ pub mod identity;
 pub mod mesh;
 pub mod netdb;
 pub mod redex;
+pub mod token;
 
 pub use bus::filter::Filter;
 pub use bus::{

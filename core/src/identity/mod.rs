@@ -1,8 +1,11 @@
-//! Identities (layer 5), as far as the mesh needs them so far: an ed25519 keypair from a 32-byte
-//! seed, the node id and origin hash derived from its public key, signatures, and the
-//! [`NodeCard`] that binds a node's X25519 handshake key to its identity.
+//! Identities (layer 5): an ed25519 keypair from a 32-byte seed, the entity id, node id and
+//! origin hash derived from its public key, signatures, and the [`NodeCard`] that binds a node's
+//! X25519 handshake key to its identity. Permission tokens signed by identities live in
+//! [`crate::token`].
 //!
-//! Derivations (pinned by `tests/cross_lang/wire/identity.json`, described in `docs/wire.md`):
+//! Derivations (pinned by `tests/cross_lang/wire/identity.json`, described in `docs/identity.md`
+//! and `docs/wire.md`):
+//! - entity id = the 32-byte ed25519 public key itself (the public key IS the identity);
 //! - `digest = BLAKE2s-256(ed25519 public key)`;
 //! - node id = `u64::from_le_bytes(digest[0..8])`; origin hash = `u32::from_le_bytes(digest[8..12])`;
 //!   routing id (the routing header's `src_id`) = node id truncated to its low 32 bits;
@@ -11,7 +14,8 @@
 //! Promises: deterministic from the seed; verification uses ed25519 strict verification and
 //! returns typed errors for malformed keys or signatures; secrets are zeroized on drop and never
 //! printed by `Debug`; key files (`Identity::save` / `Identity::load`, see [`KeyFileError`]) are
-//! mode `0600`. Not here yet: permission tokens and delegation chains (a later step).
+//! mode `0600`. Not here: key rotation, and binding a node id to an entity id seen over the
+//! network (trust on first sight is the mesh's business).
 
 mod card;
 mod keyfile;
@@ -27,6 +31,59 @@ use zeroize::Zeroize;
 
 /// Domain-separation prefix of the X25519 static secret derivation.
 pub const X25519_SEED_CONTEXT: &[u8] = b"net-mesh/x25519-static/v1";
+
+/// An entity's id: its 32-byte ed25519 public key. Tokens name their issuer and subject by it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct EntityId(pub [u8; 32]);
+
+impl EntityId {
+    /// The raw public key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The node id derived from this entity's public key.
+    pub fn node_id(&self) -> NodeId {
+        NodeId::of(&self.0)
+    }
+
+    /// The origin hash derived from this entity's public key.
+    pub fn origin_hash(&self) -> u32 {
+        origin_hash_of(&self.0)
+    }
+
+    /// Parses 64 hex digits (either case) into an entity id.
+    pub fn from_hex(text: &str) -> Result<EntityId, IdentityError> {
+        let text = text.trim();
+        if text.len() != 64 {
+            return Err(IdentityError::BadLength {
+                expected: 32,
+                got: text.len() / 2,
+            });
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16);
+            match (digit(pair[0]), digit(pair[1])) {
+                (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
+                _ => return Err(IdentityError::BadHex),
+            }
+        }
+        Ok(EntityId(out))
+    }
+}
+
+impl fmt::Debug for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EntityId({self})")
+    }
+}
+
+impl fmt::Display for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
 
 /// A node's 64-bit id: the first 8 bytes (LE) of BLAKE2s-256 of its ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -86,6 +143,8 @@ pub enum IdentityError {
     },
     /// The system random number generator failed.
     Rng,
+    /// Text that should be hexadecimal has a non-hex digit.
+    BadHex,
 }
 
 impl fmt::Display for IdentityError {
@@ -97,6 +156,7 @@ impl fmt::Display for IdentityError {
                 write!(f, "expected {expected} bytes, got {got}")
             }
             IdentityError::Rng => f.write_str("system random number generator failed"),
+            IdentityError::BadHex => f.write_str("not a hexadecimal string"),
         }
     }
 }
@@ -191,6 +251,11 @@ impl Identity {
         self.public
     }
 
+    /// The entity id: the ed25519 public key.
+    pub fn entity_id(&self) -> EntityId {
+        EntityId(self.public)
+    }
+
     /// The node id (see the module docs for the derivation).
     pub fn node_id(&self) -> NodeId {
         self.node_id
@@ -250,5 +315,33 @@ mod tests {
         );
         assert_ne!(Identity::generate().unwrap().node_id(), id.node_id());
         assert!(!format!("{id:?}").contains("static_secret"));
+    }
+
+    #[test]
+    fn entity_id_is_the_public_key_and_round_trips_hex() {
+        let id = Identity::from_seed(&[9; 32]);
+        let e = id.entity_id();
+        assert_eq!(e.as_bytes(), &id.public_key());
+        assert_eq!(e.node_id(), id.node_id());
+        assert_eq!(e.origin_hash(), id.origin_hash());
+        assert_eq!(EntityId::from_hex(&e.to_string()), Ok(e));
+        assert_eq!(EntityId::from_hex(&e.to_string().to_uppercase()), Ok(e));
+        assert_eq!(
+            EntityId::from_hex("ab"),
+            Err(IdentityError::BadLength {
+                expected: 32,
+                got: 1
+            })
+        );
+        let mut bad = e.to_string();
+        bad.replace_range(0..1, "g");
+        assert_eq!(EntityId::from_hex(&bad), Err(IdentityError::BadHex));
+        // Multi-byte characters of the right byte length are refused, not sliced.
+        assert_eq!(
+            EntityId::from_hex(&"é".repeat(32)),
+            Err(IdentityError::BadHex)
+        );
+        // Pinned seed, pinned ids: a second derivation from the same seed agrees.
+        assert_eq!(Identity::from_seed(&[9; 32]).entity_id(), e);
     }
 }
