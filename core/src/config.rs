@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::adapter::remote_config::{JetStreamConfig, RedisConfig};
 use crate::bus::filter::Path;
 use crate::error::{Error, Result};
+use crate::mesh::config::MeshConfig;
 
 /// What a producer experiences when its shard's ring is full.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -73,16 +74,20 @@ pub enum AdapterConfig {
     Redis(RedisConfig),
     /// NATS JetStream (cargo feature `jetstream`): one stream per shard.
     JetStream(JetStreamConfig),
+    /// The encrypted mesh: stores like the memory adapter, forwards every stored batch to the
+    /// configured peers and ingests what peers send (see `docs/mesh.md`).
+    Mesh(MeshConfig),
 }
 
 impl AdapterConfig {
     /// The tag the adapter built from this configuration writes into cursors (memory 1,
-    /// redis 2, jetstream 3), so skins can decode cursors without a bus.
+    /// redis 2, jetstream 3, mesh 4), so skins can decode cursors without a bus.
     pub fn cursor_tag(&self) -> u8 {
         match self {
             AdapterConfig::Memory { .. } => crate::adapter::memory::MEMORY_CURSOR_TAG,
             AdapterConfig::Redis(_) => crate::adapter::REDIS_CURSOR_TAG,
             AdapterConfig::JetStream(_) => crate::adapter::JETSTREAM_CURSOR_TAG,
+            AdapterConfig::Mesh(_) => crate::mesh::bus_adapter::MESH_CURSOR_TAG,
         }
     }
 }
@@ -204,6 +209,7 @@ impl EventBusConfig {
         match &self.adapter {
             AdapterConfig::Redis(r) => r.validate()?,
             AdapterConfig::JetStream(j) => j.validate()?,
+            AdapterConfig::Mesh(m) => m.validate()?,
             &AdapterConfig::Memory {
                 max_events_per_shard,
                 max_bytes_per_shard,
@@ -276,6 +282,7 @@ impl EventBusConfig {
         let adapter = match &self.adapter {
             AdapterConfig::Redis(r) => r.to_json(),
             AdapterConfig::JetStream(j) => j.to_json(),
+            AdapterConfig::Mesh(m) => m.to_json(),
             &AdapterConfig::Memory {
                 max_events_per_shard,
                 max_bytes_per_shard,
@@ -431,6 +438,15 @@ fn parse_adapter(v: &Value) -> Result<AdapterConfig> {
                 max_bytes_per_shard,
             })
         }
+        "mesh" => {
+            let Some(o) = o else {
+                return Err(Error::config(
+                    "adapter.listen",
+                    "adapter `mesh` needs an object with `listen` and `psk_hex` or `psk_file`",
+                ));
+            };
+            Ok(AdapterConfig::Mesh(MeshConfig::from_object(o)?))
+        }
         "redis" | "jetstream" => {
             let Some(o) = o else {
                 return Err(Error::config(
@@ -446,7 +462,7 @@ fn parse_adapter(v: &Value) -> Result<AdapterConfig> {
         }
         other => Err(Error::config(
             "adapter.type",
-            format!("unknown adapter `{other}` (expected memory, redis or jetstream)"),
+            format!("unknown adapter `{other}` (expected memory, redis, jetstream or mesh)"),
         )),
     }
 }

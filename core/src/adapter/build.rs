@@ -1,4 +1,5 @@
-//! Builds the networked adapters from their configuration, or explains that this build lacks one.
+//! Builds the networked adapters (and the mesh adapter) from their configuration, or explains
+//! that this build lacks one.
 
 use std::sync::Arc;
 
@@ -16,6 +17,9 @@ pub(crate) fn remote(config: &AdapterConfig) -> Result<Arc<dyn Adapter>> {
         AdapterConfig::JetStream(c) => Ok(Arc::new(super::jetstream::JetStreamAdapter::new(
             c.clone(),
         )?)),
+        AdapterConfig::Mesh(c) => Ok(Arc::new(
+            crate::mesh::bus_adapter::MeshAdapter::from_config(c)?,
+        )),
         other => Err(Error::config(
             "adapter.type",
             format!(
@@ -31,6 +35,7 @@ fn type_name(config: &AdapterConfig) -> &'static str {
         AdapterConfig::Memory { .. } => "memory",
         AdapterConfig::Redis(_) => "redis",
         AdapterConfig::JetStream(_) => "jetstream",
+        AdapterConfig::Mesh(_) => "mesh",
     }
 }
 

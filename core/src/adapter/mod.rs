@@ -143,4 +143,8 @@ pub trait Adapter: Send + Sync + 'static {
     fn connection_stats(&self) -> Option<ConnectionStats> {
         None
     }
+    /// Called once by the bus right after it is built, with a weak handle through which an
+    /// adapter that also receives events from elsewhere (the mesh adapter) ingests them. The
+    /// default ignores it.
+    fn attach(&self, _bus: crate::bus::BusLink) {}
 }

@@ -10,6 +10,7 @@
 pub mod cursor;
 mod drain;
 pub mod filter;
+mod link;
 mod placement;
 mod poll;
 pub mod request;
@@ -38,6 +39,7 @@ use self::filter::{Filter, Path};
 use self::ring::ShardRing;
 use self::stats::{ShardCounters, load};
 
+pub use self::link::BusLink;
 pub use self::poll::{MAX_POLL_LIMIT, Ordering, PollRequest, PollResult};
 pub use self::stats::{
     AdapterCounters, DropCounts, RejectCounts, ShardStats, ShutdownReport, Stats,
@@ -198,11 +200,16 @@ impl EventBus {
             .map(|w| drain::spawn_worker(inner.clone(), w))
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(|e| Error::Internal(format!("cannot spawn drain worker: {e}")))?;
-        Ok(EventBus {
+        let bus = EventBus {
             inner,
             threads: Mutex::new(threads),
             shutdown_lock: Mutex::new(None),
-        })
+        };
+        // An adapter that also receives events (the mesh adapter) ingests them through this.
+        bus.inner
+            .adapter
+            .attach(BusLink(Arc::downgrade(&bus.inner)));
+        Ok(bus)
     }
 
     /// Builds a bus from JSON configuration text (strict).

@@ -7,26 +7,47 @@
 //! one drain worker). Every event that could not be handed to a peer is counted
 //! ([`ForwardStats`], `connection_stats()`, `health()`), never silently lost from the counts.
 //!
+//! Two ways to build one:
+//! - [`MeshAdapter::new`] (in code): over a node and peers the caller owns and has connected;
+//!   it never dials (when a peer restarts, its owner reconnects it with [`MeshNode::connect`]
+//!   and the adapter opens its stream on the new session by itself), and receiving is the
+//!   caller's business ([`MeshIngress`](crate::mesh::ingress::MeshIngress)).
+//! - [`MeshAdapter::from_config`] (the JSON form `{"adapter": {"type": "mesh", ...}}`, what
+//!   `EventBus::new` uses): the adapter owns its node (bound to `listen`, identity from
+//!   `key_file`, the PSK), dials the peers once while the bus is built (each bounded by
+//!   `connect_timeout`, failures are not fatal), redials unreachable or failed peers every
+//!   `retry_after` on a thread of its own, and ingests every event peers send on `stream_id`
+//!   into its own bus (through the [`BusLink`] the bus hands it), where `poll` and `subscribe`
+//!   see them. Received events are stored but **not forwarded again**, so two buses that list
+//!   each other as peers do not bounce events back and forth. On `shutdown` it waits (at most
+//!   `credit_timeout`) until the peers acknowledged everything sent, then stops its node.
+//!
 //! Not promised: delivery to a peer that fails after the node accepted the events (the reliable
 //! stream retransmits, but a dead peer's window is lost); replay of history to peers that join
-//! later; a JSON-config form (build it in code and pass it to `EventBus::with_adapter`).
-//! A forwarding failure never fails the local store: the bus keeps working when peers are down.
-//! The adapter never dials: when a peer restarts, its owner reconnects it with
-//! [`MeshNode::connect`], and the adapter opens its stream on the new session by itself.
+//! later (events stored while a peer was unreachable are counted failed, not resent);
+//! multi-hop forwarding at the bus level (received events are not passed on; relaying is the
+//! node's business). A forwarding failure never fails the local store: the bus keeps working
+//! when peers are down.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use std::sync::Arc;
 
 use crate::adapter::{
     Adapter, AdapterError, AdapterStats, ConnectionStats, Delivery, Health, MemoryAdapter,
     ShardPage,
 };
+use crate::bus::BusLink;
+use crate::error::Error;
 use crate::identity::NodeId;
-use crate::mesh::node::MeshNode;
-use crate::mesh::session::{Health as PeerHealth, MeshError};
+use crate::mesh::config::{MeshConfig, PeerSpec};
+use crate::mesh::handshake::HandshakeConfig;
+use crate::mesh::ingress::{IngressStats, MeshIngress, ReceivedMarks};
+use crate::mesh::node::{MeshNode, NodeConfig};
+use crate::mesh::session::{EndpointConfig, Health as PeerHealth, MeshError};
 use crate::mesh::stream::StreamMode;
 
 /// Cursor tag of the mesh adapter (its positions are the inner memory adapter's).
@@ -73,6 +94,61 @@ struct Peer {
     down_until: Mutex<Option<Instant>>,
 }
 
+/// What a [`MeshAdapter`] built from JSON owns besides the shared parts.
+struct Owned {
+    link: Arc<OnceLock<BusLink>>,
+    ingress: MeshIngress,
+    dialer: Dialer,
+}
+
+/// The thread that redials unreachable peers every `retry_after`.
+struct Dialer {
+    stop: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Dialer {
+    fn start(
+        node: Arc<MeshNode>,
+        peers: Vec<PeerSpec>,
+        every: Duration,
+        connect_timeout: Duration,
+    ) -> std::io::Result<Dialer> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let t_stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("mesh-dialer".into())
+            .spawn(move || {
+                while !t_stop.load(Ordering::Acquire) {
+                    std::thread::park_timeout(every);
+                    for p in &peers {
+                        if t_stop.load(Ordering::Acquire) {
+                            return;
+                        }
+                        let id = p.node_id();
+                        if !node.is_connected(id) || node.health(id) == Some(PeerHealth::Failed) {
+                            // Failure is normal while the peer is down; the next round retries.
+                            let _ = node.connect(p.addr, &p.card, connect_timeout);
+                        }
+                    }
+                }
+            })?;
+        Ok(Dialer {
+            stop,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.lock().take() {
+            t.thread().unpark();
+            // The loop does not panic; a join error leaves nothing to clean up.
+            let _ = t.join();
+        }
+    }
+}
+
 /// Stores locally (memory) and forwards every stored batch to a set of mesh peers.
 pub struct MeshAdapter {
     local: MemoryAdapter,
@@ -83,6 +159,9 @@ pub struct MeshAdapter {
     failed: AtomicU64,
     failed_batches: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// Received events on their way through the bus's rings (empty in the code-built form).
+    marks: Arc<ReceivedMarks>,
+    owned: Option<Owned>,
 }
 
 impl std::fmt::Debug for MeshAdapter {
@@ -109,7 +188,17 @@ impl MeshAdapter {
         for &peer in peers {
             node.open_stream(peer, config.stream_id, StreamMode::Reliable)?;
         }
-        Ok(MeshAdapter {
+        Ok(Self::assemble(local, node, peers, config, None))
+    }
+
+    fn assemble(
+        local: MemoryAdapter,
+        node: Arc<MeshNode>,
+        peers: &[NodeId],
+        config: MeshAdapterConfig,
+        owned: Option<Owned>,
+    ) -> MeshAdapter {
+        MeshAdapter {
             local,
             node,
             peers: peers
@@ -124,7 +213,144 @@ impl MeshAdapter {
             failed: AtomicU64::new(0),
             failed_batches: AtomicU64::new(0),
             last_error: Mutex::new(None),
-        })
+            marks: Arc::new(ReceivedMarks::default()),
+            owned,
+        }
+    }
+
+    /// The adapter of the JSON form (see the module docs): binds a node on `config.listen`,
+    /// dials every peer once (each bounded by `connect_timeout`; one that does not answer is
+    /// recorded in `last_error` and redialled later), and starts the ingress and the dialer.
+    /// Errors: unreadable key or PSK files and an address that cannot be bound are `config`
+    /// errors naming the key.
+    pub fn from_config(config: &MeshConfig) -> Result<MeshAdapter, Error> {
+        config.validate()?;
+        let identity = config.load_identity()?;
+        let psk = config.load_psk()?;
+        let endpoint = EndpointConfig::new(HandshakeConfig::new(identity, psk));
+        let node = MeshNode::start(NodeConfig::new(endpoint, config.listen)).map_err(|e| {
+            Error::config(
+                "adapter.listen",
+                format!("cannot bind {}: {e}", config.listen),
+            )
+        })?;
+        let node = Arc::new(node);
+        let mut ids: Vec<NodeId> = Vec::new();
+        for p in &config.peers {
+            let id = p.node_id();
+            if id == node.node_id() {
+                return Err(Error::config(
+                    "adapter.peers",
+                    "lists this node's own card (a node does not forward to itself)",
+                ));
+            }
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        // Dial every peer at once; each attempt is bounded by `connect_timeout`.
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let dials: Vec<_> = config
+                .peers
+                .iter()
+                .map(|p| {
+                    let node = &node;
+                    s.spawn(move || {
+                        node.connect(p.addr, &p.card, config.connect_timeout)
+                            .and_then(|peer| {
+                                node.open_stream(peer, config.stream_id, StreamMode::Reliable)
+                            })
+                            .err()
+                            .map(|e| format!("dialling {} failed: {e}", p.addr))
+                    })
+                })
+                .collect();
+            dials
+                .into_iter()
+                .filter_map(|d| d.join().ok().flatten())
+                .collect()
+        });
+        let link = Arc::new(OnceLock::new());
+        let marks = Arc::new(ReceivedMarks::default());
+        let io = |e: std::io::Error| Error::Internal(format!("cannot start a mesh thread: {e}"));
+        let ingress = MeshIngress::start_linked(
+            Arc::clone(&node),
+            Arc::clone(&link),
+            Arc::clone(&marks),
+            Some(config.stream_id),
+        )
+        .map_err(io)?;
+        let dialer = Dialer::start(
+            Arc::clone(&node),
+            config.peers.clone(),
+            config.retry_after,
+            config.connect_timeout,
+        )
+        .map_err(io)?;
+        let tuning = MeshAdapterConfig {
+            stream_id: config.stream_id,
+            credit_timeout: config.credit_timeout,
+            retry_after: config.retry_after,
+        };
+        let local = MemoryAdapter::new(config.max_events_per_shard, config.max_bytes_per_shard);
+        let owned = Owned {
+            link,
+            ingress,
+            dialer,
+        };
+        let mut adapter = Self::assemble(local, node, &ids, tuning, Some(owned));
+        adapter.marks = marks;
+        if !failures.is_empty() {
+            *adapter.last_error.lock() = Some(failures.join("; "));
+        }
+        Ok(adapter)
+    }
+
+    /// The ids of the peers this adapter forwards to.
+    pub fn peers(&self) -> Vec<NodeId> {
+        self.peers.iter().map(|p| p.id).collect()
+    }
+
+    /// Counters of the built-in ingress (`None` for an adapter built with [`MeshAdapter::new`]).
+    pub fn ingress_stats(&self) -> Option<IngressStats> {
+        self.owned.as_ref().map(|o| o.ingress.stats())
+    }
+
+    /// Waits up to `timeout` until every peer has a session; returns whether they all do.
+    pub fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.peers.iter().all(|p| self.node.is_connected(p.id)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Flushes the node and waits up to `timeout` until every connected peer acknowledged
+    /// everything sent on the adapter's stream; returns whether it did.
+    pub fn wait_acked(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let _ = self.node.flush();
+        loop {
+            let pending = self.peers.iter().any(|p| {
+                self.node.is_connected(p.id)
+                    && self
+                        .node
+                        .unacked(p.id, self.config.stream_id)
+                        .is_some_and(|n| n > 0)
+            });
+            if !pending {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// The forwarding counters.
@@ -188,6 +414,16 @@ impl MeshAdapter {
     }
 }
 
+impl Drop for MeshAdapter {
+    fn drop(&mut self) {
+        if let Some(o) = &self.owned {
+            o.dialer.stop();
+            o.ingress.stop();
+            self.node.shutdown();
+        }
+    }
+}
+
 impl Adapter for MeshAdapter {
     fn name(&self) -> &'static str {
         "mesh"
@@ -205,8 +441,18 @@ impl Adapter for MeshAdapter {
         // Check the shard first so a bad shard fails before anything goes out.
         self.local.end_position(shard)?;
         if !batch.is_empty() {
-            let raws: Vec<&[u8]> = batch.iter().map(|d| d.event.raw()).collect();
+            let mut raws: Vec<&[u8]> = batch.iter().map(|d| d.event.raw()).collect();
+            if !self.marks.is_empty() {
+                // Events this adapter received from peers are stored, not forwarded again.
+                let mut received = Vec::with_capacity(raws.len());
+                self.marks.take(&raws, &mut received);
+                let mut keep = received.iter().map(|r| !r);
+                raws.retain(|_| keep.next().unwrap_or(true));
+            }
             for peer in &self.peers {
+                if raws.is_empty() {
+                    break;
+                }
                 let skip = peer.down_until.lock().is_some_and(|t| Instant::now() < t);
                 if skip {
                     self.failed.fetch_add(raws.len() as u64, Ordering::Relaxed);
@@ -240,9 +486,27 @@ impl Adapter for MeshAdapter {
     }
 
     fn shutdown(&self) -> Result<(), AdapterError> {
-        // Push out partial frames; the node itself is shared and shut down by its owner.
-        let _ = self.node.flush();
+        match &self.owned {
+            // Push out partial frames; the node itself is shared and shut down by its owner.
+            None => {
+                let _ = self.node.flush();
+            }
+            // Our own node: let the peers acknowledge what was sent, then stop everything.
+            Some(o) => {
+                self.wait_acked(self.config.credit_timeout);
+                o.dialer.stop();
+                o.ingress.stop();
+                self.node.shutdown();
+            }
+        }
         self.local.shutdown()
+    }
+
+    fn attach(&self, bus: BusLink) {
+        if let Some(o) = &self.owned {
+            // Set once by the bus that owns this adapter; a second bus is ignored.
+            let _ = o.link.set(bus);
+        }
     }
 
     fn poll_shard(&self, shard: u16, from: u64, max: usize) -> Result<ShardPage, AdapterError> {

@@ -12,7 +12,8 @@
 //! - [`route`]: the routing table and the per-hop relay decision and rewrite;
 //! - [`bench`](mod@bench): the timed loops behind `net bench`'s `w5.*` figures;
 //! - [`bus_adapter`] and [`ingress`]: the bus's mesh adapter (sending) and the thread feeding
-//!   received events into a local bus.
+//!   received events into a local bus;
+//! - [`config`]: the JSON form of the mesh adapter (`{"adapter": {"type": "mesh", ...}}`).
 //!
 //! Promises: everything but [`node`], [`bus_adapter`] and [`ingress`] is sans-IO (no sockets,
 //! no threads, and no clock except the benchmark loops in [`bench`](mod@bench)); nothing
@@ -21,6 +22,7 @@
 
 pub mod bench;
 pub mod bus_adapter;
+pub mod config;
 pub mod crypto;
 pub mod handshake;
 pub mod ingress;
