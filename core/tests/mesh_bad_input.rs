@@ -110,7 +110,7 @@ fn malformed_packets_are_dropped_with_their_reason() {
         (h.to_vec(), "unknown_session"),
         (
             b"RT\x05\x00\x00\x00rest-of-a-routed-packet".to_vec(),
-            "routed_unsupported",
+            "routed_from_unknown",
         ),
         // A handshake packet with a non-zero session id, and one with a garbage message.
         (

@@ -17,8 +17,8 @@
 //!
 //! Promises: everything but [`node`], [`bus_adapter`] and [`ingress`] is sans-IO (no sockets,
 //! no threads, and no clock except the benchmark loops in [`bench`](mod@bench)); nothing
-//! panics on any input. Not here yet (later steps, see `docs/mesh.md`): relaying in a running
-//! node and relayed handshakes.
+//! panics on any input. Every node relays: routed packets for others are forwarded without
+//! decrypting them (see [`session`] and `docs/mesh.md`). Not here yet: route discovery.
 
 pub mod bench;
 pub mod bus_adapter;

@@ -10,8 +10,13 @@
 //! thread has stopped and calls fail with [`MeshError::ShutDown`]. Timers have about 1 ms of
 //! granularity. On Linux datagrams go out with `sendmmsg` (up to 64 per call), and after each
 //! blocking read the I/O thread takes up to 31 more waiting datagrams with one `recvmmsg`
-//! (`MSG_DONTWAIT`) and hands them all to the endpoint under one lock. Not promised (yet): a
-//! zero-allocation packet pool, fair scheduling across streams, routing or relaying.
+//! (`MSG_DONTWAIT`) and hands them all to the endpoint under one lock.
+//!
+//! Routing and relay are the endpoint's (see `mesh::session`); the node exposes them:
+//! [`MeshNode::add_route`] sends a destination's packets through a neighbour,
+//! [`MeshNode::connect_via`] dials a node through a neighbour (the handshake is relayed), and
+//! every node forwards routed datagrams for others without decrypting them. Not promised
+//! (yet): a zero-allocation packet pool, fair scheduling across streams, route discovery.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -191,6 +196,68 @@ impl MeshNode {
         card: &NodeCard,
         timeout: Duration,
     ) -> Result<NodeId, MeshError> {
+        self.dial(card, timeout, |ep, now, ts| ep.connect(now, addr, card, ts))
+    }
+
+    /// Dials the node whose card is `card` through the neighbour `via` (a peer this node has
+    /// a session with, reached directly) and waits up to `timeout` for a new session, as
+    /// [`connect`](Self::connect) does. The handshake travels as routed packets that `via`
+    /// forwards without learning the session keys; the route `card`'s node via `via` is
+    /// added if missing, and the other side learns the way back through `via` if it has no
+    /// route. Fails at once with [`MeshError::NotNeighbour`] if `via` is not a neighbour.
+    pub fn connect_via(
+        &self,
+        via: NodeId,
+        card: &NodeCard,
+        timeout: Duration,
+    ) -> Result<NodeId, MeshError> {
+        self.dial(card, timeout, |ep, now, ts| {
+            ep.connect_via(now, via, card, ts)
+        })
+    }
+
+    /// Sends packets for `dest` through the neighbour `via` (a 2-hop route; `via == dest`
+    /// is the direct route). The best usable route is used from the next packet on;
+    /// changes of it are reported as [`Event::RouteChanged`].
+    pub fn add_route(&self, dest: NodeId, via: NodeId) -> Result<(), MeshError> {
+        self.add_route_hops(dest, via, 2)
+    }
+
+    /// Like [`add_route`](Self::add_route) with the route's length in hops (at least 2):
+    /// among usable routes the shortest wins, ties to the lowest next-hop id.
+    pub fn add_route_hops(&self, dest: NodeId, via: NodeId, hops: u8) -> Result<(), MeshError> {
+        self.shared.lock()?.add_route(dest, via, hops);
+        Ok(())
+    }
+
+    /// Removes the route to `dest` through `via`; true if there was one.
+    pub fn remove_route(&self, dest: NodeId, via: NodeId) -> Result<bool, MeshError> {
+        Ok(self.shared.lock()?.remove_route(dest, via))
+    }
+
+    /// The neighbour packets for `dest` go to now (`dest` itself when direct), if any.
+    pub fn next_hop(&self, dest: NodeId) -> Option<NodeId> {
+        self.shared.ep.lock().next_hop(dest)
+    }
+
+    /// Whether the direct link to `neighbour` is up (not marked down by its link detector).
+    pub fn link_up(&self, neighbour: NodeId) -> bool {
+        self.shared.ep.lock().link_up(neighbour)
+    }
+
+    /// Every session this node holds, as `(session id, peer)`.
+    pub fn sessions(&self) -> Vec<(u64, NodeId)> {
+        self.shared.ep.lock().sessions()
+    }
+
+    /// Starts a handshake with `start` (unless a session not marked `Failed` exists) and
+    /// waits for a new session.
+    fn dial(
+        &self,
+        card: &NodeCard,
+        timeout: Duration,
+        start: impl FnOnce(&mut Endpoint, Instant, u64) -> Result<NodeId, MeshError>,
+    ) -> Result<NodeId, MeshError> {
         let deadline = Instant::now() + timeout;
         let mut batch = Vec::new();
         let (peer, before) = {
@@ -201,7 +268,7 @@ impl MeshNode {
                 return Ok(peer);
             }
             let ts = self.timestamp();
-            ep.connect(Instant::now(), addr, card, ts)?;
+            start(&mut ep, Instant::now(), ts)?;
             Shared::take_transmits(&mut ep, &mut batch);
             (peer, current)
         };

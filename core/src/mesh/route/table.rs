@@ -133,6 +133,11 @@ impl RoutingTable {
         self.best.get(&dest).copied()
     }
 
+    /// Every destination with at least one route, usable or not, in no particular order.
+    pub fn destinations(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.routes.keys().copied()
+    }
+
     /// Every route to `dest`, usable or not, in insertion order.
     pub fn routes(&self, dest: NodeId) -> &[Route] {
         self.routes.get(&dest).map_or(&[], Vec::as_slice)

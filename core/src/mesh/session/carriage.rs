@@ -10,30 +10,59 @@
 //! - Data: sealed, RELIABLE flag for reliable streams, `stream_id`, `sequence`, `event_count`,
 //!   plaintext an event frame.
 //!
-//! All sealed packets carry the session id and this node's origin hash; `hop_ttl` and
-//! `hop_count` are 0 (direct packets).
+//! All sealed packets carry the session id and this node's origin hash. Direct packets have
+//! `hop_ttl` and `hop_count` 0. A routed packet (one sent through a relay) is the same packet
+//! behind an 18-byte routing header, with `hop_ttl` set to the origin's hop budget (the same
+//! value as the routing header's `ttl`; authenticated for sealed packets) and `hop_count` 0;
+//! relays increment `hop_count`. A routed handshake packet may therefore have nonzero hop
+//! fields; every other field rule stays.
 
 use crate::mesh::crypto::{CryptoError, Sealer, TAG_LEN};
-use crate::mesh::wire::{HEADER_LEN, Header, flags};
+use crate::mesh::wire::{HEADER_LEN, Header, ROUTING_HEADER_LEN, RoutingHeader, flags};
 
-/// A handshake packet carrying `msg`, or `None` if `msg` is longer than a payload can be.
+/// A direct handshake packet carrying `msg`, or `None` if `msg` is longer than a payload can
+/// be.
 pub fn handshake_packet(msg: &[u8]) -> Option<Vec<u8>> {
+    handshake_datagram(msg, None)
+}
+
+/// A handshake datagram carrying `msg`: behind `route` (and with the Net `hop_ttl` set to its
+/// `ttl`) when given, else a direct packet. `None` if `msg` is too long for one payload.
+pub fn handshake_datagram(msg: &[u8], route: Option<&RoutingHeader>) -> Option<Vec<u8>> {
     let header = Header {
         flags: flags::HANDSHAKE,
+        hop_ttl: route.map_or(0, |r| r.ttl),
         payload_len: u16::try_from(msg.len()).ok()?,
         ..Header::default()
     };
-    let mut out = Vec::with_capacity(HEADER_LEN + msg.len());
+    let mut out = Vec::with_capacity(ROUTING_HEADER_LEN + HEADER_LEN + msg.len());
+    if let Some(r) = route {
+        out.extend_from_slice(&r.to_bytes());
+    }
     out.extend_from_slice(&header.to_bytes());
     out.extend_from_slice(msg);
     Some(out)
 }
 
-/// Whether `header` is a well-formed handshake packet header (see the module doc).
+/// Whether `header` is a well-formed direct handshake packet header (see the module doc).
 pub fn is_handshake_header(header: &Header) -> bool {
     *header
         == Header {
             flags: flags::HANDSHAKE,
+            payload_len: header.payload_len,
+            ..Header::default()
+        }
+}
+
+/// Whether `header` is a well-formed routed handshake packet header: as
+/// [`is_handshake_header`], except that `hop_ttl` and `hop_count` may be nonzero (the parser
+/// already enforced `hop_count <= hop_ttl`).
+pub fn is_routed_handshake_header(header: &Header) -> bool {
+    *header
+        == Header {
+            flags: flags::HANDSHAKE,
+            hop_ttl: header.hop_ttl,
+            hop_count: header.hop_count,
             payload_len: header.payload_len,
             ..Header::default()
         }
@@ -56,16 +85,41 @@ pub struct SealedKind {
     pub event_count: u16,
 }
 
-/// Seals `plaintext` into a fresh datagram.
+/// Seals `plaintext` into a fresh direct datagram.
 pub fn sealed_packet(
     sealer: &mut Sealer,
     kind: SealedKind,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let mut buf = vec![0u8; HEADER_LEN + plaintext.len() + TAG_LEN];
-    buf[HEADER_LEN..HEADER_LEN + plaintext.len()].copy_from_slice(plaintext);
+    sealed_datagram(sealer, kind, None, plaintext)
+}
+
+/// Seals `plaintext` into a fresh datagram: behind `route` when given (the Net `hop_ttl`,
+/// which the AEAD authenticates, is then the routing header's `ttl`), else a direct packet.
+pub fn sealed_datagram(
+    sealer: &mut Sealer,
+    kind: SealedKind,
+    route: Option<&RoutingHeader>,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let skip = if route.is_some() {
+        ROUTING_HEADER_LEN
+    } else {
+        0
+    };
+    let mut buf = vec![0u8; skip + HEADER_LEN + plaintext.len() + TAG_LEN];
+    buf[skip + HEADER_LEN..skip + HEADER_LEN + plaintext.len()].copy_from_slice(plaintext);
+    if let Some(r) = route {
+        r.encode(buf.first_chunk_mut::<ROUTING_HEADER_LEN>().ok_or(
+            CryptoError::BufferTooSmall {
+                needed: ROUTING_HEADER_LEN,
+                got: 0,
+            },
+        )?);
+    }
     let mut header = Header {
         flags: kind.flags,
+        hop_ttl: route.map_or(0, |r| r.ttl),
         session_id: kind.session_id,
         stream_id: kind.stream_id,
         sequence: kind.sequence,
@@ -73,7 +127,7 @@ pub fn sealed_packet(
         event_count: kind.event_count,
         ..Header::default()
     };
-    let n = sealer.seal(&mut header, &mut buf, plaintext.len())?;
-    buf.truncate(n);
+    let n = sealer.seal(&mut header, &mut buf[skip..], plaintext.len())?;
+    buf.truncate(skip + n);
     Ok(buf)
 }

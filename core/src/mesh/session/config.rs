@@ -76,6 +76,9 @@ impl Default for StreamConfig {
     }
 }
 
+/// Default hop budget of routed packets ([`EndpointConfig::max_hops`]).
+pub const DEFAULT_MAX_HOPS: u8 = 8;
+
 /// Everything an [`Endpoint`](super::Endpoint) needs.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
@@ -85,6 +88,9 @@ pub struct EndpointConfig {
     pub detector: DetectorConfig,
     /// Streams.
     pub stream: StreamConfig,
+    /// Hop budget of the packets this node sends through relays (the routing header's `ttl`
+    /// and the authenticated Net `hop_ttl`): a packet may pass at most this many relays.
+    pub max_hops: u8,
 }
 
 impl EndpointConfig {
@@ -94,6 +100,7 @@ impl EndpointConfig {
             handshake,
             detector: DetectorConfig::default(),
             stream: StreamConfig::default(),
+            max_hops: DEFAULT_MAX_HOPS,
         }
     }
 }

@@ -15,9 +15,11 @@ pub struct Counters {
     pub rx_dropped: u64,
     /// Drops by reason: wire error kinds (`truncated`, `bad_magic`, ...), crypto error kinds
     /// (`auth_failed`, `replayed`, ...), `handshake_<kind>` (e.g. `handshake_decrypt` for a
-    /// wrong PSK, `handshake_bad_signature`), `unknown_session`, `routed_unsupported`,
-    /// `bad_handshake_header`, `bad_frame`, `bad_control`, `stream_mode_mismatch`,
-    /// `stream_overflow`, `queue_full`, `too_many_streams`.
+    /// wrong PSK, `handshake_bad_signature`), `unknown_session`, `bad_handshake_header`,
+    /// `bad_frame`, `bad_control`, `stream_mode_mismatch`, `stream_overflow`, `queue_full`,
+    /// `too_many_streams`; for routed datagrams `routed_from_unknown` (not from a neighbour
+    /// with a session), `ttl_expired`, `no_route`, `route_loop`, `no_inner_packet` and the
+    /// routing header's wire error kinds.
     pub drops: BTreeMap<&'static str, u64>,
     /// Datagrams produced for sending.
     pub tx_datagrams: u64,
@@ -45,6 +47,23 @@ pub struct Counters {
     pub acks_sent: u64,
     /// Heartbeats sent.
     pub heartbeats_sent: u64,
+    /// Routed datagrams this node forwarded to a next hop for others (never decrypted).
+    pub relay_forwarded: u64,
+    /// Datagrams this node originated behind a routing header (sent through a relay).
+    pub routed_sent: u64,
+    /// Authentic sealed packets delivered here through a relay.
+    pub routed_received: u64,
+    /// Packets that had no way out (no usable route and no direct address); each counts as
+    /// sent and lost, so reliable frames are resent later.
+    pub tx_no_path: u64,
+    /// Direct heartbeats probing a link whose traffic goes through a relay.
+    pub probes_sent: u64,
+    /// Direct links marked down by their link detector.
+    pub links_down: u64,
+    /// Direct links marked up again after being down.
+    pub links_up: u64,
+    /// Changes of the best next hop of some destination (each also an `Event::RouteChanged`).
+    pub route_changes: u64,
 }
 
 impl Counters {

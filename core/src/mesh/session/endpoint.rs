@@ -1,20 +1,29 @@
-//! The sans-IO mesh endpoint: session table, handshakes in Net packets, streams, heartbeats
-//! and the failure detector, driven by `handle_datagram` / `handle_timeout` and drained by
-//! `poll_transmit` / `poll_event`.
+//! The sans-IO mesh endpoint: session table, handshakes in Net packets, streams, heartbeats,
+//! the failure detector and routing, driven by `handle_datagram` / `handle_timeout` and
+//! drained by `poll_transmit` / `poll_event`. Relaying, routed delivery and the link state
+//! machine live in the child module `routing`.
+
+mod routing;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::carriage::{SealedKind, handshake_packet, is_handshake_header, sealed_packet};
+use self::routing::{Dial, Path, Via, path_for, update_routes};
+use super::carriage::{
+    SealedKind, handshake_datagram, is_handshake_header, is_routed_handshake_header,
+    sealed_datagram,
+};
 use super::{
-    Counters, Delivery, EndpointConfig, Event, FailureDetector, Health, MeshError, Transmit,
+    Counters, Delivery, EndpointConfig, Event, FailureDetector, Health, HealthChange, MeshError,
+    Transmit,
 };
 use crate::identity::{NodeCard, NodeId};
-use crate::mesh::crypto::{CryptoError, PacketCipher};
+use crate::mesh::crypto::{CryptoError, PacketCipher, Sealer};
 use crate::mesh::handshake::{
     HandshakeError, HandshakeEvent, Initiator, PREAMBLE_LEN, PeerTarget, Responder, Session,
 };
+use crate::mesh::route::RoutingTable;
 use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode};
 use crate::mesh::wire::{DatagramKind, Frame, HeaderView, classify, flags, split_packet};
 
@@ -22,20 +31,46 @@ use crate::mesh::wire::{DatagramKind, Frame, HeaderView, classify, flags, split_
 pub const MAX_SESSIONS_PER_PEER: usize = 4;
 
 struct Peer {
-    addr: SocketAddr,
+    /// Where the peer was last reached directly; `None` for a peer only ever reached
+    /// through a relay.
+    addr: Option<SocketAddr>,
     current: Option<u64>,
     connecting: Option<Initiator>,
+    /// How the running handshake's messages travel.
+    dial: Dial,
+    /// End-to-end health, fed by every authentic packet of the peer (direct or routed).
     detector: Option<FailureDetector>,
+    /// Health of the direct link (peers with a direct route only), fed by authentic packets
+    /// that arrived directly; `Failed` marks the link down in the routing table.
+    link: Option<FailureDetector>,
     last_error: Option<HandshakeError>,
+}
+
+impl Peer {
+    fn new(addr: Option<SocketAddr>, dial: Dial) -> Peer {
+        Peer {
+            addr,
+            current: None,
+            connecting: None,
+            dial,
+            detector: None,
+            link: None,
+            last_error: None,
+        }
+    }
 }
 
 struct Sess {
     peer: NodeId,
-    addr: SocketAddr,
+    /// The peer's direct address for this session; `None` for a session agreed through a
+    /// relay (routed deliveries never set it).
+    addr: Option<SocketAddr>,
     cipher: PacketCipher,
     confirmed: bool,
     initiator: bool,
     last_tx: Instant,
+    /// Last packet sent on this session straight to `addr` (not through a relay).
+    last_direct_tx: Instant,
     last_rx: Instant,
     send: HashMap<u64, SendStream>,
     recv: HashMap<u64, RecvStream>,
@@ -66,6 +101,7 @@ pub struct Endpoint {
     responder: Responder,
     peers: HashMap<NodeId, Peer>,
     sessions: HashMap<u64, Sess>,
+    routes: RoutingTable,
     out: Out,
     last_now: Option<Instant>,
     scratch: Vec<u64>,
@@ -103,17 +139,38 @@ fn crypto_reason(e: CryptoError) -> &'static str {
     }
 }
 
-/// Seals and queues one packet on `sess`.
+/// Seals `plaintext` and queues it along `path`. Without a path nothing is sealed and the
+/// packet counts as sent and lost (`tx_no_path`): reliable frames are resent later.
+fn seal_to(
+    sealer: &mut Sealer,
+    out: &mut Out,
+    path: Option<&Path>,
+    kind: SealedKind,
+    plaintext: &[u8],
+) -> Result<(), CryptoError> {
+    let Some(path) = path else {
+        out.counters.tx_no_path += 1;
+        return Ok(());
+    };
+    let data = sealed_datagram(sealer, kind, path.route.as_ref(), plaintext)?;
+    if path.route.is_some() {
+        out.counters.routed_sent += 1;
+    }
+    out.transmit(path.addr, data);
+    Ok(())
+}
+
+/// Seals and queues one packet on `sess` along `path`.
 fn emit(
     sess: &mut Sess,
     out: &mut Out,
     now: Instant,
+    path: Option<&Path>,
     kind: SealedKind,
     plaintext: &[u8],
 ) -> Result<(), CryptoError> {
-    let data = sealed_packet(&mut sess.cipher.sealer, kind, plaintext)?;
-    sess.last_tx = now;
-    out.transmit(sess.addr, data);
+    seal_to(&mut sess.cipher.sealer, out, path, kind, plaintext)?;
+    sess.sent_on(now, path);
     Ok(())
 }
 
@@ -135,13 +192,14 @@ fn kind(
     }
 }
 
-/// Sends every closed frame of `stream_id` for the first time.
+/// Sends every closed frame of `stream_id` for the first time, along `path`.
 fn send_ready(
     sid: u64,
     sess: &mut Sess,
     out: &mut Out,
     origin_hash: u32,
     now: Instant,
+    path: Option<&Path>,
     stream_id: u64,
 ) -> Result<(), CryptoError> {
     loop {
@@ -154,21 +212,23 @@ fn send_ready(
         };
         let f = if reliable { flags::RELIABLE } else { 0 };
         let k = kind(sid, origin_hash, f, stream_id, frame.sequence, frame.count);
-        let data = sealed_packet(&mut sess.cipher.sealer, k, &frame.frame)?;
+        seal_to(&mut sess.cipher.sealer, out, path, k, &frame.frame)?;
         stream.sent(frame, now);
-        sess.last_tx = now;
+        sess.sent_on(now, path);
         out.counters.frames_sent += 1;
-        out.transmit(sess.addr, data);
     }
 }
 
-/// Resends the given unacked sequences of a reliable stream, each with a fresh nonce.
+/// Resends the given unacked sequences of a reliable stream along `path`, each with a fresh
+/// nonce.
+#[allow(clippy::too_many_arguments)]
 fn resend(
     sid: u64,
     sess: &mut Sess,
     out: &mut Out,
     origin_hash: u32,
     now: Instant,
+    path: Option<&Path>,
     stream_id: u64,
     seqs: &[u64],
 ) {
@@ -180,13 +240,12 @@ fn resend(
             continue;
         };
         let k = kind(sid, origin_hash, flags::RELIABLE, stream_id, seq, count);
-        let Ok(data) = sealed_packet(&mut sess.cipher.sealer, k, frame) else {
+        if seal_to(&mut sess.cipher.sealer, out, path, k, frame).is_err() {
             return;
-        };
+        }
         stream.mark_resent(seq, now);
-        sess.last_tx = now;
+        sess.sent_on(now, path);
         out.counters.frames_retransmitted += 1;
-        out.transmit(sess.addr, data);
     }
 }
 
@@ -196,6 +255,7 @@ fn send_ack(
     out: &mut Out,
     origin_hash: u32,
     now: Instant,
+    path: Option<&Path>,
     stream_id: u64,
 ) {
     let Some(stream) = sess.recv.get_mut(&stream_id) else {
@@ -205,7 +265,7 @@ fn send_ack(
     let mut body = Vec::with_capacity(ack.encoded_len());
     ack.encode(&mut body);
     let k = kind(sid, origin_hash, flags::CONTROL, stream_id, 0, 0);
-    if emit(sess, out, now, k, &body).is_ok() {
+    if emit(sess, out, now, path, k, &body).is_ok() {
         out.counters.acks_sent += 1;
     }
 }
@@ -216,6 +276,14 @@ impl Sess {
     /// its peer restarted therefore stops resending instead of retrying forever.
     fn retransmits(&self, current: bool, now: Instant, fail_after: Duration) -> bool {
         current || now.saturating_duration_since(self.last_rx) < fail_after
+    }
+
+    /// Records that a packet left at `now` along `path`.
+    fn sent_on(&mut self, now: Instant, path: Option<&Path>) {
+        self.last_tx = now;
+        if path.is_some_and(|p| p.route.is_none()) {
+            self.last_direct_tx = now;
+        }
     }
 }
 
@@ -232,6 +300,7 @@ impl Endpoint {
             responder,
             peers: HashMap::new(),
             sessions: HashMap::new(),
+            routes: RoutingTable::new(),
             out: Out::default(),
             last_now: None,
             scratch: Vec::new(),
@@ -329,16 +398,33 @@ impl Endpoint {
     ) -> Result<NodeId, MeshError> {
         self.observe(now);
         let peer_id = card.verify()?;
-        let peer = self.peers.entry(peer_id).or_insert_with(|| Peer {
-            addr,
-            current: None,
-            connecting: None,
-            detector: None,
-            last_error: None,
-        });
-        peer.addr = addr;
+        self.dial(now, peer_id, card, timestamp, Dial::Direct(addr))
+    }
+
+    /// Starts a handshake as [`connect`](Self::connect) does, or changes nothing while one
+    /// runs; its messages travel as `dial` says. A direct dial records `addr` as the peer's
+    /// address.
+    fn dial(
+        &mut self,
+        now: Instant,
+        peer_id: NodeId,
+        card: &NodeCard,
+        timestamp: u64,
+        dial: Dial,
+    ) -> Result<NodeId, MeshError> {
+        let direct = match dial {
+            Dial::Direct(addr) => Some(addr),
+            Dial::Via(_) => None,
+        };
+        let peer = self
+            .peers
+            .entry(peer_id)
+            .or_insert_with(|| Peer::new(direct, dial));
         if peer.connecting.is_some() {
             return Ok(peer_id);
+        }
+        if direct.is_some() {
+            peer.addr = direct;
         }
         let (init, msg) = Initiator::start(
             &self.config.handshake,
@@ -346,11 +432,38 @@ impl Endpoint {
             now,
             timestamp,
         )?;
-        let data = handshake_packet(&msg).ok_or(MeshError::Handshake(HandshakeError::Internal))?;
         peer.connecting = Some(init);
+        peer.dial = dial;
         peer.last_error = None;
-        self.out.transmit(addr, data);
+        if !self.handshake_out(peer_id, dial, &msg) {
+            return Err(MeshError::Handshake(HandshakeError::Internal));
+        }
         Ok(peer_id)
+    }
+
+    /// Queues a handshake message for `peer` along `dial`; false if it could not be framed.
+    /// A relay that has no address any more counts as a packet without a path.
+    fn handshake_out(&mut self, peer: NodeId, dial: Dial, msg: &[u8]) -> bool {
+        let (addr, route) = match dial {
+            Dial::Direct(addr) => (Some(addr), None),
+            Dial::Via(hop) => (
+                self.peers.get(&hop).and_then(|p| p.addr),
+                Some(self.route_header(peer)),
+            ),
+        };
+        let Some(data) = handshake_datagram(msg, route.as_ref()) else {
+            return false;
+        };
+        match addr {
+            Some(addr) => {
+                if route.is_some() {
+                    self.out.counters.routed_sent += 1;
+                }
+                self.out.transmit(addr, data);
+            }
+            None => self.out.counters.tx_no_path += 1,
+        }
+        true
     }
 
     /// Opens a send stream to `peer` (its current session). Opening an open stream with the
@@ -404,7 +517,22 @@ impl Endpoint {
         stream.push(event)?;
         self.out.counters.events_sent += 1;
         if stream.has_ready() {
-            send_ready(sid, sess, &mut self.out, self.origin_hash, now, stream_id)?;
+            let path = path_for(
+                &self.routes,
+                &self.peers,
+                self.me,
+                self.config.max_hops,
+                sess,
+            );
+            send_ready(
+                sid,
+                sess,
+                &mut self.out,
+                self.origin_hash,
+                now,
+                path.as_ref(),
+                stream_id,
+            )?;
         }
         Ok(())
     }
@@ -426,6 +554,13 @@ impl Endpoint {
         let Some(sess) = self.sessions.get_mut(&sid) else {
             return (0, Err(MeshError::NotConnected(peer)));
         };
+        let path = path_for(
+            &self.routes,
+            &self.peers,
+            self.me,
+            self.config.max_hops,
+            sess,
+        );
         let mut queued = 0usize;
         let mut events = events.into_iter();
         loop {
@@ -444,7 +579,15 @@ impl Endpoint {
                 }
             }
             let more = refused.is_none() && stream.has_ready();
-            if let Err(e) = send_ready(sid, sess, &mut self.out, self.origin_hash, now, stream_id) {
+            if let Err(e) = send_ready(
+                sid,
+                sess,
+                &mut self.out,
+                self.origin_hash,
+                now,
+                path.as_ref(),
+                stream_id,
+            ) {
                 self.out.counters.events_sent += queued as u64;
                 return (queued, Err(e.into()));
             }
@@ -464,12 +607,30 @@ impl Endpoint {
         self.observe(now);
         for (&sid, sess) in self.sessions.iter_mut() {
             let ids: Vec<u64> = sess.send.keys().copied().collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let path = path_for(
+                &self.routes,
+                &self.peers,
+                self.me,
+                self.config.max_hops,
+                sess,
+            );
             for stream_id in ids {
                 if let Some(s) = sess.send.get_mut(&stream_id) {
                     s.close();
                 }
                 // A seal failure means the session's nonces are exhausted; nothing to do here.
-                let _ = send_ready(sid, sess, &mut self.out, self.origin_hash, now, stream_id);
+                let _ = send_ready(
+                    sid,
+                    sess,
+                    &mut self.out,
+                    self.origin_hash,
+                    now,
+                    path.as_ref(),
+                    stream_id,
+                );
             }
         }
     }
@@ -518,6 +679,7 @@ impl Endpoint {
         for p in self.peers.values() {
             at(p.connecting.as_ref().and_then(|i| i.poll_timeout()));
             at(p.detector.as_ref().and_then(|d| d.deadline()));
+            at(p.link.as_ref().and_then(|d| d.deadline()));
         }
         let last = self.last_now;
         for (sid, s) in &self.sessions {
@@ -527,6 +689,9 @@ impl Endpoint {
                 .is_some_and(|p| p.current == Some(*sid));
             if s.confirmed && current {
                 at(Some(s.last_tx + cfg.detector.heartbeat_interval));
+                if self.probes(s) {
+                    at(Some(s.last_direct_tx + cfg.detector.heartbeat_interval));
+                }
             }
             let resends =
                 last.is_none_or(|now| s.retransmits(current, now, cfg.detector.fail_after));
@@ -546,13 +711,13 @@ impl Endpoint {
         self.observe(now);
         self.responder.handle_timeout(now);
         let out = &mut self.out;
+        let mut resends: Vec<(NodeId, Dial, Vec<u8>)> = Vec::new();
+        let mut links_down: Vec<NodeId> = Vec::new();
         for (&peer_id, p) in self.peers.iter_mut() {
             if let Some(init) = &mut p.connecting {
                 let o = init.handle_timeout(now);
-                if let Some(msg) = o.transmit
-                    && let Some(data) = handshake_packet(&msg)
-                {
-                    out.transmit(p.addr, data);
+                if let Some(msg) = o.transmit {
+                    resends.push((peer_id, p.dial, msg));
                 }
                 if let Some(HandshakeEvent::Failed(e)) = o.event {
                     p.connecting = None;
@@ -572,20 +737,53 @@ impl Endpoint {
                     });
                 }
             }
+            if let Some(l) = &mut p.link {
+                while let Some(change) = l.tick(now) {
+                    if change == HealthChange::Failed {
+                        links_down.push(peer_id);
+                    }
+                }
+            }
         }
+        for (peer, dial, msg) in resends {
+            self.handshake_out(peer, dial, &msg);
+        }
+        for peer in links_down {
+            self.out.counters.links_down += 1;
+            update_routes(&mut self.routes, &mut self.out, |t| {
+                t.set_link_up(peer.0, false);
+            });
+        }
+        let out = &mut self.out;
         let cfg = (self.config.detector, self.config.stream);
         let (det, scfg) = cfg;
         let origin = self.origin_hash;
         let scratch = &mut self.scratch;
+        let (me, max_hops) = (self.me, self.config.max_hops);
         for (&sid, sess) in self.sessions.iter_mut() {
             let current = self
                 .peers
                 .get(&sess.peer)
                 .is_some_and(|p| p.current == Some(sid));
+            let path = path_for(&self.routes, &self.peers, me, max_hops, sess);
             if current && sess.confirmed && now >= sess.last_tx + det.heartbeat_interval {
                 let k = kind(sid, origin, flags::HEARTBEAT, 0, 0, 0);
-                if emit(sess, out, now, k, &[]).is_ok() {
+                if emit(sess, out, now, path.as_ref(), k, &[]).is_ok() {
                     out.counters.heartbeats_sent += 1;
+                }
+            }
+            // A direct link marked down (or unused while a relay carries the traffic) is
+            // probed with a direct heartbeat, so its return is noticed.
+            if current
+                && sess.confirmed
+                && let (Some(addr), Some(p)) = (sess.addr, path.as_ref())
+                && p.route.is_some()
+                && now >= sess.last_direct_tx + det.heartbeat_interval
+            {
+                let direct = Path { addr, route: None };
+                let k = kind(sid, origin, flags::HEARTBEAT, 0, 0, 0);
+                if emit(sess, out, now, Some(&direct), k, &[]).is_ok() {
+                    out.counters.probes_sent += 1;
                 }
             }
             let ids: Vec<u64> = if sess.retransmits(current, now, det.fail_after) {
@@ -599,7 +797,16 @@ impl Endpoint {
                     s.due(now, scfg.rto, scratch);
                 }
                 if !scratch.is_empty() {
-                    resend(sid, sess, out, origin, now, stream_id, scratch);
+                    resend(
+                        sid,
+                        sess,
+                        out,
+                        origin,
+                        now,
+                        path.as_ref(),
+                        stream_id,
+                        scratch,
+                    );
                 }
             }
             let ids: Vec<u64> = sess
@@ -612,7 +819,7 @@ impl Endpoint {
                 .map(|(&id, _)| id)
                 .collect();
             for stream_id in ids {
-                send_ack(sid, sess, out, origin, now, stream_id);
+                send_ack(sid, sess, out, origin, now, path.as_ref(), stream_id);
             }
         }
     }
@@ -635,12 +842,23 @@ impl Endpoint {
         datagram: &mut [u8],
     ) -> Result<(), &'static str> {
         match classify(datagram).map_err(|e| e.kind())? {
-            DatagramKind::Direct => {}
-            DatagramKind::Routed => return Err("routed_unsupported"),
+            DatagramKind::Direct => self.on_packet(now, from, datagram, None),
+            DatagramKind::Routed => self.on_routed(now, from, datagram),
         }
+    }
+
+    /// Handles one Net packet: arrived directly from `from` (`via` is `None`), or delivered
+    /// here through the relay at `from` (`via` says which neighbour and how many hops).
+    fn on_packet(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &mut [u8],
+        via: Option<Via>,
+    ) -> Result<(), &'static str> {
         let view = HeaderView::parse(datagram).map_err(|e| e.kind())?;
         if view.flags() & flags::HANDSHAKE != 0 {
-            return self.on_handshake(now, from, datagram);
+            return self.on_handshake(now, from, datagram, via);
         }
         let sid = view.session_id();
         let Some(sess) = self.sessions.get_mut(&sid) else {
@@ -649,10 +867,19 @@ impl Endpoint {
         let (header, plain) = sess.cipher.opener.open(datagram).map_err(crypto_reason)?;
         let out = &mut self.out;
         let peer_id = sess.peer;
-        sess.addr = from;
+        // Only a direct packet may move a direct session's address; a routed delivery never
+        // sets one, and a session agreed through a relay stays without one.
+        let direct = via.is_none() && sess.addr.is_some();
+        if direct {
+            sess.addr = Some(from);
+        } else if via.is_some() {
+            out.counters.routed_received += 1;
+        }
         sess.last_rx = now;
         let newly_confirmed = !sess.confirmed;
         sess.confirmed = true;
+        let mut link_recovered = false;
+        let mut new_direct = false;
         if let Some(p) = self.peers.get_mut(&peer_id) {
             if let Some(change) = p.detector.as_mut().and_then(|d| d.heard(now)) {
                 out.events.push_back(Event::Health {
@@ -660,9 +887,15 @@ impl Endpoint {
                     change,
                 });
             }
+            if direct && let Some(l) = p.link.as_mut() {
+                link_recovered = l.heard(now) == Some(HealthChange::Recovered);
+            }
             if newly_confirmed {
                 p.current = Some(sid);
-                p.addr = from;
+                if direct {
+                    p.addr = Some(from);
+                    new_direct = p.link.is_none();
+                }
                 out.events.push_back(Event::Connected {
                     peer: peer_id,
                     addr: from,
@@ -670,6 +903,27 @@ impl Endpoint {
                     initiator: sess.initiator,
                 });
             }
+        }
+        let path = path_for(
+            &self.routes,
+            &self.peers,
+            self.me,
+            self.config.max_hops,
+            sess,
+        );
+        if link_recovered {
+            out.counters.links_up += 1;
+            update_routes(&mut self.routes, out, |t| t.set_link_up(peer_id.0, true));
+        }
+        if new_direct {
+            routing::add_direct(
+                &mut self.routes,
+                &mut self.peers,
+                out,
+                self.config.detector,
+                peer_id,
+                now,
+            );
         }
         let cfg = self.config.stream;
         let origin = self.origin_hash;
@@ -687,7 +941,16 @@ impl Endpoint {
                 stream.on_ack(&ack, now, cfg.nack_guard, scratch);
             }
             if !scratch.is_empty() {
-                resend(sid, sess, out, origin, now, header.stream_id, scratch);
+                resend(
+                    sid,
+                    sess,
+                    out,
+                    origin,
+                    now,
+                    path.as_ref(),
+                    header.stream_id,
+                    scratch,
+                );
             }
             return Ok(());
         }
@@ -730,7 +993,7 @@ impl Endpoint {
             .poll_ack(cfg.ack_refresh, cfg.ack_linger)
             .is_some_and(|t| t <= now)
         {
-            send_ack(sid, sess, out, origin, now, stream_id);
+            send_ack(sid, sess, out, origin, now, path.as_ref(), stream_id);
         }
         match arrival {
             Arrival::Accepted => Ok(()),
@@ -742,14 +1005,21 @@ impl Endpoint {
         }
     }
 
+    /// Handles a handshake packet. A routed one (`via` set) is answered back through the
+    /// neighbour that handed it over; its session has no direct address.
     fn on_handshake(
         &mut self,
         now: Instant,
         from: SocketAddr,
         datagram: &[u8],
+        via: Option<Via>,
     ) -> Result<(), &'static str> {
         let (header, msg) = split_packet(datagram).map_err(|e| e.kind())?;
-        if !is_handshake_header(&header) {
+        let well_formed = match via {
+            None => is_handshake_header(&header),
+            Some(_) => is_routed_handshake_header(&header),
+        };
+        if !well_formed {
             return Err("bad_handshake_header");
         }
         match msg.first() {
@@ -757,15 +1027,11 @@ impl Endpoint {
                 let o = self.responder.handle_init(now, msg);
                 match o.event {
                     Some(HandshakeEvent::Established(s)) => {
-                        if let Some(data) = o.transmit.as_deref().and_then(handshake_packet) {
-                            self.out.transmit(from, data);
-                        }
-                        self.add_session(now, *s, from, false)
+                        self.reply_to(from, via, s.peer, o.transmit.as_deref());
+                        self.add_session(now, *s, from, false, via)
                     }
-                    Some(HandshakeEvent::Duplicate { .. }) => {
-                        if let Some(data) = o.transmit.as_deref().and_then(handshake_packet) {
-                            self.out.transmit(from, data);
-                        }
+                    Some(HandshakeEvent::Duplicate { peer, .. }) => {
+                        self.reply_to(from, via, peer, o.transmit.as_deref());
                         self.out.counters.handshake_duplicates += 1;
                         Ok(())
                     }
@@ -795,7 +1061,7 @@ impl Endpoint {
                         if let Some(p) = self.peers.get_mut(&responder) {
                             p.connecting = None;
                         }
-                        self.add_session(now, *s, from, true)
+                        self.add_session(now, *s, from, true, via)
                     }
                     Some(HandshakeEvent::Failed(e)) => {
                         if let Some(p) = self.peers.get_mut(&responder) {
@@ -843,16 +1109,35 @@ impl Endpoint {
         }
     }
 
+    /// Sends a responder's Reply (if any) back to `from`: directly, or for a routed Init
+    /// behind a routing header addressed to the initiator `peer`.
+    fn reply_to(&mut self, from: SocketAddr, via: Option<Via>, peer: NodeId, reply: Option<&[u8]>) {
+        let Some(msg) = reply else {
+            return;
+        };
+        let route = via.map(|_| self.route_header(peer));
+        if let Some(data) = handshake_datagram(msg, route.as_ref()) {
+            if route.is_some() {
+                self.out.counters.routed_sent += 1;
+            }
+            self.out.transmit(from, data);
+        }
+    }
+
     /// Adds a freshly agreed session. The initiator's is usable at once (it sends a heartbeat
     /// so the responder learns the session works); the responder's becomes the peer's current
     /// session only when an authentic packet arrives on it, so a replayed Init cannot displace
-    /// a live session.
+    /// a live session. A session agreed directly gets the peer's address (and the initiator
+    /// a direct route); one agreed through a relay (`via`) has no address, and a responder
+    /// without a route to the initiator through that relay learns one (the way back, as
+    /// long as the Init travelled).
     fn add_session(
         &mut self,
         now: Instant,
         s: Session,
-        addr: SocketAddr,
+        from: SocketAddr,
         initiator: bool,
+        via: Option<Via>,
     ) -> Result<(), &'static str> {
         let cipher = PacketCipher::new(&s.keys).map_err(|_| "handshake_internal")?;
         let sid = s.session_id;
@@ -860,14 +1145,37 @@ impl Endpoint {
             return Err("duplicate_session");
         }
         self.evict_old_sessions(s.peer);
+        let addr = via.is_none().then_some(from);
+        if let Some(v) = via
+            && !initiator
+            && !self
+                .routes
+                .routes(s.peer.0)
+                .iter()
+                .any(|r| r.next_hop == v.neighbour.0)
+        {
+            update_routes(&mut self.routes, &mut self.out, |t| {
+                t.add_via(s.peer.0, v.neighbour.0, v.hops);
+            });
+        }
+        if initiator && addr.is_some() {
+            if let Some(p) = self.peers.get_mut(&s.peer) {
+                p.addr = addr;
+            }
+            routing::add_direct(
+                &mut self.routes,
+                &mut self.peers,
+                &mut self.out,
+                self.config.detector,
+                s.peer,
+                now,
+            );
+        }
         let detector_cfg = self.config.detector;
-        let peer = self.peers.entry(s.peer).or_insert_with(|| Peer {
-            addr,
-            current: None,
-            connecting: None,
-            detector: None,
-            last_error: None,
-        });
+        let peer = self
+            .peers
+            .entry(s.peer)
+            .or_insert_with(|| Peer::new(addr, Dial::Direct(from)));
         let mut sess = Sess {
             peer: s.peer,
             addr,
@@ -875,6 +1183,7 @@ impl Endpoint {
             confirmed: initiator,
             initiator,
             last_tx: now,
+            last_direct_tx: now,
             last_rx: now,
             send: HashMap::new(),
             recv: HashMap::new(),
@@ -882,7 +1191,6 @@ impl Endpoint {
         self.out.counters.sessions_established += 1;
         if initiator {
             peer.current = Some(sid);
-            peer.addr = addr;
             match &mut peer.detector {
                 Some(d) => {
                     if let Some(change) = d.heard(now) {
@@ -896,16 +1204,25 @@ impl Endpoint {
             }
             self.out.events.push_back(Event::Connected {
                 peer: s.peer,
-                addr,
+                addr: from,
                 session_id: sid,
                 initiator: true,
             });
+            let path = path_for(
+                &self.routes,
+                &self.peers,
+                self.me,
+                self.config.max_hops,
+                &sess,
+            );
             let k = kind(sid, self.origin_hash, flags::HEARTBEAT, 0, 0, 0);
-            if emit(&mut sess, &mut self.out, now, k, &[]).is_ok() {
+            if emit(&mut sess, &mut self.out, now, path.as_ref(), k, &[]).is_ok() {
                 self.out.counters.heartbeats_sent += 1;
             }
-        } else if peer.detector.is_none() {
-            peer.detector = Some(FailureDetector::new(detector_cfg, now));
+        } else if let Some(p) = self.peers.get_mut(&s.peer)
+            && p.detector.is_none()
+        {
+            p.detector = Some(FailureDetector::new(detector_cfg, now));
         }
         self.sessions.insert(sid, sess);
         Ok(())

@@ -42,6 +42,9 @@ pub enum MeshError {
         /// Its message.
         message: String,
     },
+    /// The node is not a neighbour this node can send through (no session with a direct
+    /// address), or not a node that can be dialled through one.
+    NotNeighbour(NodeId),
     /// A bounded wait ended first.
     Timeout,
     /// The node was shut down.
@@ -60,6 +63,7 @@ impl MeshError {
             MeshError::Handshake(e) => e.kind(),
             MeshError::Identity(_) => "identity",
             MeshError::Io { .. } => "io",
+            MeshError::NotNeighbour(_) => "not_neighbour",
             MeshError::Timeout => "timeout",
             MeshError::ShutDown => "shut_down",
         }
@@ -88,6 +92,11 @@ impl fmt::Display for MeshError {
             MeshError::Handshake(e) => write!(f, "{e}"),
             MeshError::Identity(e) => write!(f, "identity: {e}"),
             MeshError::Io { kind, message } => write!(f, "socket ({kind:?}): {message}"),
+            MeshError::NotNeighbour(p) => write!(
+                f,
+                "node {:016x} is not a directly connected neighbour to relay through",
+                p.0
+            ),
             MeshError::Timeout => f.write_str("timed out"),
             MeshError::ShutDown => f.write_str("mesh node is shut down"),
         }

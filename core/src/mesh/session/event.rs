@@ -91,7 +91,7 @@ pub enum Event {
     Connected {
         /// The peer.
         peer: NodeId,
-        /// Its address.
+        /// Its address; for a session agreed through a relay, the relay's address.
         addr: SocketAddr,
         /// The session.
         session_id: u64,
@@ -114,4 +114,13 @@ pub enum Event {
     },
     /// Events arrived.
     Data(Delivery),
+    /// The best usable route to `dest` changed (a route was added or removed, or a
+    /// neighbour's direct link went down or came back).
+    RouteChanged {
+        /// The destination.
+        dest: NodeId,
+        /// The neighbour its packets go to now (`dest` itself when direct), or `None` when
+        /// no usable route is left.
+        next_hop: Option<NodeId>,
+    },
 }

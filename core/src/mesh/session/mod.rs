@@ -21,7 +21,14 @@
 //! - Heartbeats go out when a peer's current session was idle for `heartbeat_interval`; the
 //!   failure detector reports `Suspected`, `Failed` and `Recovered` from silence alone.
 //!
-//! Not promised: relaying or routed packets (dropped as `routed_unsupported`), reconciling
+//! - Routing (`endpoint::routing`): a routed datagram for another node is forwarded to the
+//!   best next hop without being decrypted (hop budget enforced, hop counts incremented); one
+//!   for this node is opened with the session of its origin, never changes a session's
+//!   address, and tampering on the way fails the AEAD check (counted). A session's packets
+//!   go through a relay when the routing table says so; handshakes can be relayed
+//!   ([`Endpoint::connect_via`]); a neighbour's direct link marked failed reroutes.
+//!
+//! Not promised: route discovery between nodes (routes are added by the driver), reconciling
 //! two sessions created by simultaneous dials (both work; each side sends on the one it
 //! confirmed last), closing or expiring idle sessions (a peer keeps at most
 //! [`MAX_SESSIONS_PER_PEER`]; the least recently heard non-current ones are dropped first),
@@ -35,8 +42,11 @@ mod endpoint;
 mod error;
 mod event;
 
-pub use carriage::{SealedKind, handshake_packet, is_handshake_header, sealed_packet};
-pub use config::{DetectorConfig, EndpointConfig, StreamConfig};
+pub use carriage::{
+    SealedKind, handshake_datagram, handshake_packet, is_handshake_header,
+    is_routed_handshake_header, sealed_datagram, sealed_packet,
+};
+pub use config::{DEFAULT_MAX_HOPS, DetectorConfig, EndpointConfig, StreamConfig};
 pub use counters::Counters;
 pub use detector::{FailureDetector, Health, HealthChange};
 pub use endpoint::{Endpoint, MAX_SESSIONS_PER_PEER};
