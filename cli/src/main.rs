@@ -3,7 +3,9 @@
 //! Subcommands: `net demo` (a bus with producers, a filtered subscriber and a poller, printing
 //! what happened and how fast), `net bench` (the standard workloads of
 //! BENCHMARKS.md, as a table or as one JSON object with `--json`), `net log` (append to,
-//! read and tail a RedEX log) and `net keygen` (a node identity key file).
+//! read and tail a RedEX log), `net keygen` (a node identity key file), `net psk` (a mesh
+//! pre-shared key file), and the mesh commands `net node` (run a node until interrupted),
+//! `net send` (stdin lines to peers) and `net recv` (print what peers send).
 //! Exit status: 0 on success, 1 when a run failed or an accepted event went missing, 2 on bad
 //! command-line arguments (clap's usage error).
 
@@ -14,6 +16,7 @@ mod keygen;
 mod latency;
 mod log;
 mod machine;
+mod mesh;
 mod table;
 
 use std::process::ExitCode;
@@ -39,6 +42,14 @@ enum Command {
     Log(log::LogArgs),
     /// Create a node identity key file (mode 0600), or show the public side of one.
     Keygen(keygen::KeygenArgs),
+    /// Create a mesh pre-shared key file (mode 0600).
+    Psk(mesh::psk::PskArgs),
+    /// Run a mesh node until interrupted; print its identity, peers and counters.
+    Node(mesh::node::NodeArgs),
+    /// Send stdin lines as events to mesh peers.
+    Send(mesh::send::SendArgs),
+    /// Print the events mesh peers send, one per line.
+    Recv(mesh::recv::RecvArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +59,10 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Log(args) => log::run(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Psk(args) => mesh::psk::run(&args),
+        Command::Node(args) => mesh::node::run(&args),
+        Command::Send(args) => mesh::send::run(&args),
+        Command::Recv(args) => mesh::recv::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

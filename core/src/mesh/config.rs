@@ -286,6 +286,51 @@ pub fn read_psk_file(p: &Path) -> Result<[u8; 32]> {
     parse_hex32(digits, KEY).map_err(|_| bad("must hold exactly 64 hex digits".to_owned()))
 }
 
+/// A new random PSK from the operating system's random number generator.
+pub fn generate_psk() -> Result<[u8; 32]> {
+    use ring::rand::{SecureRandom, SystemRandom};
+    let mut key = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut key)
+        .map_err(|_| Error::Internal("the system random number generator failed".into()))?;
+    Ok(key)
+}
+
+/// Writes a new PSK file (`psk_file_text`) with mode 0600 (unix); an existing file is refused
+/// unless `replace`. Errors are `invalid_argument` naming the path.
+pub fn write_psk_file(path: &Path, key: &[u8; 32], replace: bool) -> Result<()> {
+    use std::io::Write as _;
+    let bad = |m: String| Error::InvalidArgument(format!("`{}`: {m}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            bad("already exists (use --force to replace it)".into())
+        } else {
+            bad(e.to_string())
+        }
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    file.write_all(psk_file_text(key).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| bad(e.to_string()))
+}
+
 /// The text form of a PSK file for `key`.
 pub fn psk_file_text(key: &[u8; 32]) -> String {
     format!("{}\n", hex(key))
