@@ -19,6 +19,7 @@
 
 pub mod adapter;
 pub mod bus;
+pub mod channel;
 pub mod config;
 pub mod cortex;
 pub mod error;
