@@ -5,7 +5,8 @@
 //! BENCHMARKS.md, as a table or as one JSON object with `--json`), `net log` (append to,
 //! read and tail a RedEX log), `net keygen` (a node identity key file), `net psk` (a mesh
 //! pre-shared key file), and the mesh commands `net node` (run a node until interrupted),
-//! `net send` (stdin lines to peers) and `net recv` (print what peers send).
+//! `net send` (stdin lines to peers) and `net recv` (print what peers send), and
+//! `net token issue|delegate|inspect` (permission-token chains, `docs/tokens.md`).
 //! Exit status: 0 on success, 1 when a run failed or an accepted event went missing, 2 on bad
 //! command-line arguments (clap's usage error).
 
@@ -18,6 +19,7 @@ mod log;
 mod machine;
 mod mesh;
 mod table;
+mod token;
 
 use std::process::ExitCode;
 
@@ -50,6 +52,8 @@ enum Command {
     Send(mesh::send::SendArgs),
     /// Print the events mesh peers send, one per line.
     Recv(mesh::recv::RecvArgs),
+    /// Issue, delegate or inspect permission-token chains.
+    Token(token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Node(args) => mesh::node::run(&args),
         Command::Send(args) => mesh::send::run(&args),
         Command::Recv(args) => mesh::recv::run(&args),
+        Command::Token(args) => token::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,7 +115,9 @@ fn every_flipped_signed_byte_is_refused_with_a_reason() {
         let expected_kinds: &[&str] = match i {
             0..=4 => &["malformed", "bad_signature"],
             5..=36 => &["bad_issuer_key", "bad_signature", "untrusted_root"],
-            77..=92 => &["malformed", "bad_signature"],
+            77..=84 => &["malformed", "not_yet_valid", "bad_signature"],
+            85..=92 => &["malformed", "expired", "bad_signature"],
+            105..=136 => &["broken_chain"],
             _ => &["bad_signature"],
         };
         assert!(

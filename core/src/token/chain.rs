@@ -1,16 +1,20 @@
 //! Token chains: a root-issued token followed by the tokens delegated from it, leaf last, and
-//! their verification against configured root identities. Encoding: a count byte (1..=
-//! [`MAX_CHAIN_LEN`]) followed by that many 201-byte tokens. Promises: a chain is accepted only
-//! if its first issuer is a root, every link is signed, inside its window, not revoked, issued
-//! by the previous link's subject, names the previous link's hash as parent and is no wider than
-//! it; the returned [`Authorized`] is the narrowest window over all links. Not here: caching
-//! (see [`super::TokenCache`]) or what the presenter asks for (see [`Authorized::permits`]).
+//! their verification against configured root identities ([`TrustRoots`]). Encoding: a count
+//! byte (1..=[`MAX_CHAIN_LEN`]) followed by that many 201-byte tokens. Promises: a chain is
+//! accepted only if its first issuer is a root, every link is issued by the previous link's
+//! subject, names the previous link's hash as parent, is no wider than it, is inside its window,
+//! is not revoked and is signed; the returned [`Authorized`] is the narrowest window over all
+//! links. Per link the cheap checks run first and the ed25519 verify last, so tokens that fail
+//! on their face cost no signature work. Not here: caching (see [`super::TokenCache`]) or what
+//! the presenter asks for (see [`Authorized::permits`]).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+use ed25519_dalek::VerifyingKey;
 
 use super::delegate::{check_can_delegate, check_narrowing, grant_of};
 use super::error::{Malformed, TokenError};
-use super::issue::{VerifyConfig, check_window, verify_signature};
+use super::issue::{VerifyConfig, check_window, verify_signature, verify_signature_with};
 use super::layout::{TOKEN_LEN, Token};
 use super::revocation::Revocations;
 use super::scope::Scope;
@@ -18,6 +22,40 @@ use crate::identity::EntityId;
 
 /// The longest chain accepted (a root-issued token plus 7 delegations).
 pub const MAX_CHAIN_LEN: usize = 8;
+
+/// The configured root identities, with their keys decompressed once.
+#[derive(Debug, Clone, Default)]
+pub struct TrustRoots {
+    keys: HashMap<EntityId, Option<VerifyingKey>>,
+}
+
+impl TrustRoots {
+    /// Trusts `roots`. A root whose bytes are not a valid ed25519 key is kept, but every token
+    /// it signs is refused as [`TokenError::BadIssuerKey`].
+    pub fn new(roots: impl IntoIterator<Item = EntityId>) -> TrustRoots {
+        TrustRoots {
+            keys: roots
+                .into_iter()
+                .map(|r| (r, VerifyingKey::from_bytes(r.as_bytes()).ok()))
+                .collect(),
+        }
+    }
+
+    /// Whether `id` is a root.
+    pub fn contains(&self, id: &EntityId) -> bool {
+        self.keys.contains_key(id)
+    }
+
+    /// How many roots are configured.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no root is configured (then no chain verifies).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
 
 /// A root-issued token and the tokens delegated from it, in order (leaf last).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,11 +190,13 @@ impl Authorized {
     }
 }
 
-/// Verifies every link of `chain` at `now`: signature, window (with skew), anchoring to one of
-/// `roots`, link continuity, narrowing and revocation, in that order per link.
+/// Verifies every link of `chain` at `now`. Per link, in this order: anchoring (the first
+/// issuer is one of `roots` and the first token is not itself delegated; later links are issued
+/// by the previous subject and name the previous hash), the delegation rules against the
+/// previous link, the window (with skew), revocation, and last the ed25519 signature.
 pub fn verify_chain(
     chain: &TokenChain,
-    roots: &HashSet<EntityId>,
+    roots: &TrustRoots,
     revocations: &Revocations,
     now: u64,
     config: &VerifyConfig,
@@ -165,21 +205,20 @@ pub fn verify_chain(
     let mut not_before = 0u64;
     let mut not_after = u64::MAX;
     for (link, token) in chain.tokens().iter().enumerate() {
-        verify_signature(token)?;
-        check_window(token, now, config)?;
-        let hash = token.hash();
+        let mut root_key = None;
         match previous {
             None => {
-                if !roots.contains(&token.issuer) {
+                let Some(key) = roots.keys.get(&token.issuer) else {
                     return Err(if token.issuer == token.subject {
                         TokenError::SelfSignedNonRoot
                     } else {
                         TokenError::UntrustedRoot
                     });
-                }
+                };
                 if token.is_delegated() {
                     return Err(TokenError::BrokenChain { link });
                 }
+                root_key = Some(key.as_ref().ok_or(TokenError::BadIssuerKey)?);
             }
             Some((parent, parent_hash)) => {
                 if token.issuer != parent.subject || token.parent != parent_hash {
@@ -189,8 +228,14 @@ pub fn verify_chain(
                 check_narrowing(parent, &grant_of(token))?;
             }
         }
+        check_window(token, now, config)?;
+        let hash = token.hash();
         if revocations.is_revoked(token, &hash) {
             return Err(TokenError::Revoked { link });
+        }
+        match root_key {
+            Some(key) => verify_signature_with(token, key)?,
+            None => verify_signature(token)?,
         }
         not_before = not_before.max(token.not_before);
         not_after = not_after.min(token.not_after);

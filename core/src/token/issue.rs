@@ -91,6 +91,12 @@ pub fn issue(issuer: &Identity, generation: u32, grant: &Grant) -> Result<Token,
 pub fn verify_signature(token: &Token) -> Result<(), TokenError> {
     let key =
         VerifyingKey::from_bytes(token.issuer.as_bytes()).map_err(|_| TokenError::BadIssuerKey)?;
+    verify_signature_with(token, &key)
+}
+
+/// [`verify_signature`] with the issuer's key already decompressed (saves the point
+/// decompression for keys seen often, such as roots). `key` must be the token's issuer key.
+pub(crate) fn verify_signature_with(token: &Token, key: &VerifyingKey) -> Result<(), TokenError> {
     key.verify_strict(
         &token.signed_bytes(),
         &Signature::from_bytes(&token.signature),

@@ -27,7 +27,7 @@ mod scope;
 mod verifier;
 
 pub use cache::{DEFAULT_CACHE_CAPACITY, TokenCache};
-pub use chain::{Authorized, MAX_CHAIN_LEN, TokenChain, verify_chain};
+pub use chain::{Authorized, MAX_CHAIN_LEN, TokenChain, TrustRoots, verify_chain};
 pub use delegate::{check_can_delegate, check_narrowing, delegate, grant_of};
 pub use error::{Malformed, TokenError, Widening};
 pub use issue::{

@@ -4,12 +4,10 @@
 //! (the cache never returns a result made before a later revocation); `now` is always passed in,
 //! never read from a clock. Not here: rate limiting of refusals (the auth guard's).
 
-use std::collections::HashSet;
-
 use parking_lot::{Mutex, RwLock};
 
 use super::cache::{DEFAULT_CACHE_CAPACITY, TokenCache};
-use super::chain::{Authorized, TokenChain, verify_chain};
+use super::chain::{Authorized, TokenChain, TrustRoots, verify_chain};
 use super::error::TokenError;
 use super::issue::VerifyConfig;
 use super::revocation::Revocations;
@@ -19,7 +17,7 @@ use crate::identity::EntityId;
 /// Roots, revocations, skew and cache: everything needed to decide whether a chain grants.
 #[derive(Debug)]
 pub struct TokenVerifier {
-    roots: HashSet<EntityId>,
+    roots: TrustRoots,
     config: VerifyConfig,
     revocations: RwLock<Revocations>,
     cache: Mutex<TokenCache>,
@@ -38,7 +36,7 @@ impl TokenVerifier {
         capacity: usize,
     ) -> TokenVerifier {
         TokenVerifier {
-            roots: roots.into_iter().collect(),
+            roots: TrustRoots::new(roots),
             config,
             revocations: RwLock::new(Revocations::new()),
             cache: Mutex::new(TokenCache::new(capacity)),
