@@ -7,11 +7,16 @@
 //! `Instant` shared by every thread). The run fails (exit 1) when the counters do not reconcile
 //! after `flush()` (`accepted == delivered + dropped`), when the poller or the subscriber missed
 //! or repeated an event, or when shutdown reports undelivered events.
+//!
+//! Then (unless `--mesh-events 0`) the mesh part ([`relay`]): three nodes on 127.0.0.1,
+//! A -> B (relay) -> C, bus A forwarding through the mesh adapter to bus C; it fails when an
+//! event is missing or repeated at C or when the events did not really pass through B.
 
 mod adapter;
 mod event;
 mod poller;
 mod producer;
+mod relay;
 mod report;
 mod subscriber;
 
@@ -42,6 +47,9 @@ pub struct DemoArgs {
     /// Where events go: `memory`, `redis://host[:port][/db]` or `nats://host[:port]` (JetStream).
     #[arg(long, default_value = "memory", value_parser = adapter::parse)]
     pub adapter: adapter::AdapterFlag,
+    /// Events sent through the three-node mesh relay part (0 skips it).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub mesh_events: u64,
 }
 
 /// The bus configuration of the demo: `block` backpressure (producers wait instead of losing
@@ -108,7 +116,12 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         shutdown,
     };
     print!("{}", outcome.render());
-    let problems = outcome.problems();
+    let mut problems = outcome.problems();
+    if args.mesh_events > 0 {
+        let relay = relay::run(args.mesh_events)?;
+        print!("{}", relay.render());
+        problems.extend(relay.problems());
+    }
     if problems.is_empty() {
         Ok(())
     } else {
