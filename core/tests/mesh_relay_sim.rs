@@ -535,3 +535,30 @@ fn garbage_routed_datagrams_from_a_neighbour_are_dropped_and_counted() {
         assert_eq!(after.relay_forwarded, before.relay_forwarded);
     }
 }
+
+#[test]
+fn a_lost_reply_through_the_relay_is_answered_again_without_a_second_session() {
+    let mut net = line(0.0, 17);
+    let (a, c) = (net.id(0), net.id(2));
+    // B -> A loses everything for a while: the first Reply (relayed by B) never arrives.
+    net.cut.insert((1, 0));
+    let (now, card, hop) = (net.now, net.nodes[2].card(), net.id(1));
+    net.nodes[0].connect_via(now, hop, &card, 3).unwrap();
+    assert!(net.run(
+        Duration::from_millis(300),
+        |n| n.nodes[2].counters().sessions_established == 2
+    ));
+    // Long enough for that Reply to reach B and be lost, short of A's retry at 500 ms.
+    net.run(Duration::from_millis(100), |_| false);
+    assert!(!net.nodes[0].is_connected(c));
+    net.cut.remove(&(1, 0));
+    assert!(
+        net.run(Duration::from_secs(3), |n| n.nodes[0].is_connected(c)
+            && n.nodes[2].current_session(a)
+                == n.nodes[0].current_session(c))
+    );
+    let kc = net.nodes[2].counters();
+    assert!(kc.handshake_duplicates >= 1, "{kc:?}");
+    assert_eq!(kc.sessions_established, 2, "B and A: no second A-C session");
+    assert_eq!(net.nodes[1].sessions().len(), 2);
+}

@@ -215,15 +215,28 @@ fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
 
     a.open_stream(ic, 1, StreamMode::Reliable).unwrap();
     c.open_stream(ia, 2, StreamMode::Reliable).unwrap();
-    const N: u64 = 10_000;
-    let ta = sender(Arc::clone(&a), ic, 1, N, None);
-    let tc = sender(Arc::clone(&c), ia, 2, N, None);
+    // MESH_RELAY_EVENTS=n moves n events each way instead (for a throughput figure).
+    let n_events: u64 = std::env::var("MESH_RELAY_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let t0 = Instant::now();
+    let ta = sender(Arc::clone(&a), ic, 1, n_events, None);
+    let tc = sender(Arc::clone(&c), ia, 2, n_events, None);
     let c2 = Arc::clone(&c);
-    let rc = std::thread::spawn(move || receive(&c2, 1, N, Duration::from_secs(60)));
-    receive(&a, 2, N, Duration::from_secs(60));
+    let rc = std::thread::spawn(move || receive(&c2, 1, n_events, Duration::from_secs(60)));
+    receive(&a, 2, n_events, Duration::from_secs(60));
     rc.join().unwrap();
     ta.join().unwrap();
     tc.join().unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "relayed exchange: {} events (both ways) in {:.1} ms, {:.0} events/s (a debug build is slow; \
+         run with --release for a figure)",
+        2 * n_events,
+        secs * 1e3,
+        2.0 * n_events as f64 / secs
+    );
 
     let (ka, kb, kc) = (a.counters(), b.counters(), c.counters());
     assert!(kb.relay_forwarded > 500, "{kb:?}");

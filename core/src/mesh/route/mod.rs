@@ -10,8 +10,9 @@
 //! none panics on any input. A relay never holds session keys: it reads only the routing
 //! header and the unauthenticated hop counter of the Net header, so payload tampering at a
 //! relay is caught by the destination's AEAD check. Not here: route discovery or exchange
-//! between nodes (routes are installed by the node driver), relayed handshakes (carried as
-//! ordinary routed packets by the driver).
+//! between nodes (routes are installed through the session endpoint), and everything that
+//! needs sessions: routed delivery, routed sends, relayed handshakes and feeding link state
+//! from the failure detector live in `mesh::session` (its endpoint's `routing` module).
 
 mod relay;
 mod table;
