@@ -30,7 +30,7 @@ use crate::identity::{NodeCard, NodeId};
 use crate::mesh::session::{
     Counters, Endpoint, EndpointConfig, Event, Health, MeshError, Transmit,
 };
-use crate::mesh::stream::StreamMode;
+use crate::mesh::stream::{StreamMode, StreamTag};
 
 /// Largest datagram the node reads.
 const MAX_DATAGRAM: usize = 65_536;
@@ -315,6 +315,20 @@ impl MeshNode {
         mode: StreamMode,
     ) -> Result<(), MeshError> {
         self.shared.lock()?.open_stream(peer, stream_id, mode)
+    }
+
+    /// Opens a send stream whose data packets carry `tag` (subprotocol id and channel hint) in
+    /// their header; see [`Endpoint::open_stream_tagged`](crate::mesh::session::Endpoint::open_stream_tagged).
+    pub fn open_stream_tagged(
+        &self,
+        peer: NodeId,
+        stream_id: u64,
+        mode: StreamMode,
+        tag: StreamTag,
+    ) -> Result<(), MeshError> {
+        self.shared
+            .lock()?
+            .open_stream_tagged(peer, stream_id, mode, tag)
     }
 
     /// Queues one event; full frames are sent at once, a partial frame waits for

@@ -8,7 +8,9 @@
 //! - Ack: sealed, CONTROL flag, `stream_id` of the acked stream, plaintext an encoded
 //!   [`Ack`](crate::mesh::stream::Ack).
 //! - Data: sealed, RELIABLE flag for reliable streams, `stream_id`, `sequence`, `event_count`,
-//!   plaintext an event frame.
+//!   the stream's tag (`subprotocol_id`, `channel_hash`; zero for plain streams, see
+//!   [`StreamTag`](crate::mesh::stream::StreamTag)), plaintext an event frame. Every other
+//!   sealed packet has a zero tag.
 //!
 //! All sealed packets carry the session id and this node's origin hash. Direct packets have
 //! `hop_ttl` and `hop_count` 0. A routed packet (one sent through a relay) is the same packet
@@ -18,6 +20,7 @@
 //! fields; every other field rule stays.
 
 use crate::mesh::crypto::{CryptoError, Sealer, TAG_LEN};
+use crate::mesh::stream::StreamTag;
 use crate::mesh::wire::{HEADER_LEN, Header, ROUTING_HEADER_LEN, RoutingHeader, flags};
 
 /// A direct handshake packet carrying `msg`, or `None` if `msg` is longer than a payload can
@@ -83,6 +86,8 @@ pub struct SealedKind {
     pub origin_hash: u32,
     /// Events in the plaintext (0 unless data).
     pub event_count: u16,
+    /// Subprotocol id and channel hint (zero unless a tagged data stream).
+    pub tag: StreamTag,
 }
 
 /// Seals `plaintext` into a fresh direct datagram.
@@ -125,6 +130,8 @@ pub fn sealed_datagram(
         sequence: kind.sequence,
         origin_hash: kind.origin_hash,
         event_count: kind.event_count,
+        subprotocol_id: kind.tag.subprotocol_id,
+        channel_hash: kind.tag.channel_hash,
         ..Header::default()
     };
     let n = sealer.seal(&mut header, &mut buf[skip..], plaintext.len())?;

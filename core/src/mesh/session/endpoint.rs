@@ -24,7 +24,7 @@ use crate::mesh::handshake::{
     HandshakeError, HandshakeEvent, Initiator, PREAMBLE_LEN, PeerTarget, Responder, Session,
 };
 use crate::mesh::route::RoutingTable;
-use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode};
+use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode, StreamTag};
 use crate::mesh::wire::{DatagramKind, Frame, HeaderView, classify, flags, split_packet};
 
 /// Most sessions kept per peer (the current one is never evicted).
@@ -189,6 +189,7 @@ fn kind(
         sequence,
         origin_hash,
         event_count: count,
+        tag: StreamTag::default(),
     }
 }
 
@@ -211,7 +212,10 @@ fn send_ready(
             return Ok(());
         };
         let f = if reliable { flags::RELIABLE } else { 0 };
-        let k = kind(sid, origin_hash, f, stream_id, frame.sequence, frame.count);
+        let k = SealedKind {
+            tag: stream.tag(),
+            ..kind(sid, origin_hash, f, stream_id, frame.sequence, frame.count)
+        };
         seal_to(&mut sess.cipher.sealer, out, path, k, &frame.frame)?;
         stream.sent(frame, now);
         sess.sent_on(now, path);
@@ -239,7 +243,10 @@ fn resend(
         let Some((frame, count)) = stream.unacked_frame(seq) else {
             continue;
         };
-        let k = kind(sid, origin_hash, flags::RELIABLE, stream_id, seq, count);
+        let k = SealedKind {
+            tag: stream.tag(),
+            ..kind(sid, origin_hash, flags::RELIABLE, stream_id, seq, count)
+        };
         if seal_to(&mut sess.cipher.sealer, out, path, k, frame).is_err() {
             return;
         }
@@ -474,6 +481,19 @@ impl Endpoint {
         stream_id: u64,
         mode: StreamMode,
     ) -> Result<(), MeshError> {
+        self.open_stream_tagged(peer, stream_id, mode, StreamTag::default())
+    }
+
+    /// As [`open_stream`](Self::open_stream), with a header tag (subprotocol id and channel
+    /// hint) on every data packet of the stream. Opening an open stream with the same mode and
+    /// tag is a no-op; another mode or tag is [`MeshError::StreamModeConflict`].
+    pub fn open_stream_tagged(
+        &mut self,
+        peer: NodeId,
+        stream_id: u64,
+        mode: StreamMode,
+        tag: StreamTag,
+    ) -> Result<(), MeshError> {
         let sid = self
             .current_session(peer)
             .ok_or(MeshError::NotConnected(peer))?;
@@ -485,8 +505,8 @@ impl Endpoint {
         let stream = sess
             .send
             .entry(stream_id)
-            .or_insert_with(|| SendStream::new(mode, cfg.max_frame, cfg.window));
-        if stream.mode() != mode {
+            .or_insert_with(|| SendStream::new(mode, cfg.max_frame, cfg.window).with_tag(tag));
+        if stream.mode() != mode || stream.tag() != tag {
             return Err(MeshError::StreamModeConflict { peer, stream_id });
         }
         Ok(())
@@ -955,6 +975,10 @@ impl Endpoint {
             return Ok(());
         }
         Frame::parse(plain, header.event_count).map_err(|_| "bad_frame")?;
+        let tag = StreamTag {
+            subprotocol_id: header.subprotocol_id,
+            channel_hash: header.channel_hash,
+        };
         let mode = if header.flags & flags::RELIABLE != 0 {
             StreamMode::Reliable
         } else {
@@ -966,9 +990,12 @@ impl Endpoint {
         let stream = sess
             .recv
             .entry(header.stream_id)
-            .or_insert_with(|| RecvStream::new(mode, cfg.window));
+            .or_insert_with(|| RecvStream::new(mode, cfg.window).with_tag(tag));
         if stream.mode() != mode {
             return Err("stream_mode_mismatch");
+        }
+        if stream.tag() != tag {
+            return Err("stream_tag_mismatch");
         }
         let reliable = mode == StreamMode::Reliable;
         if !reliable && out.events.len() >= cfg.max_queued_frames {
@@ -984,9 +1011,10 @@ impl Endpoint {
             cfg.ack_delay,
             |seq, frame, count| {
                 out.counters.events_delivered += u64::from(count);
-                out.events.push_back(Event::Data(Delivery::new(
-                    peer_id, sid, stream_id, seq, reliable, frame, count,
-                )));
+                out.events.push_back(Event::Data(
+                    Delivery::new(peer_id, sid, stream_id, seq, reliable, frame, count)
+                        .with_tag(tag),
+                ));
             },
         );
         if stream

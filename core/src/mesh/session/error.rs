@@ -20,7 +20,7 @@ pub enum MeshError {
         /// The stream id.
         stream_id: u64,
     },
-    /// The stream is already open with another mode.
+    /// The stream is already open with another mode (or another [`StreamTag`](crate::mesh::stream::StreamTag)).
     StreamModeConflict {
         /// The peer.
         peer: NodeId,
@@ -84,7 +84,7 @@ impl fmt::Display for MeshError {
             }
             MeshError::StreamModeConflict { peer, stream_id } => write!(
                 f,
-                "stream {stream_id} to node {:016x} is open with another mode",
+                "stream {stream_id} to node {:016x} is open with another mode or tag",
                 peer.0
             ),
             MeshError::Stream(e) => write!(f, "{e}"),

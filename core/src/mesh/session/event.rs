@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use super::HealthChange;
 use crate::identity::NodeId;
 use crate::mesh::handshake::HandshakeError;
+use crate::mesh::stream::StreamTag;
 use crate::mesh::wire::Frame;
 
 /// A datagram to send.
@@ -29,6 +30,8 @@ pub struct Delivery {
     pub sequence: u64,
     /// Whether the stream is reliable.
     pub reliable: bool,
+    /// The stream's header tag (subprotocol id and channel hint; zero for plain streams).
+    pub tag: StreamTag,
     frame: Vec<u8>,
     count: u16,
 }
@@ -50,9 +53,16 @@ impl Delivery {
             stream_id,
             sequence,
             reliable,
+            tag: StreamTag::default(),
             frame,
             count,
         }
+    }
+
+    /// The same delivery with the stream's header tag.
+    pub(crate) fn with_tag(mut self, tag: StreamTag) -> Self {
+        self.tag = tag;
+        self
     }
 
     /// Number of events.

@@ -28,6 +28,20 @@ pub use send::{ReadyFrame, SendStream, backoff};
 
 use std::fmt;
 
+/// What a stream's data packets carry in the header besides the stream id: the subprotocol id
+/// (bytes 8-9) and the 16-bit channel hint (bytes 10-11). Both are authenticated (AAD). A send
+/// stream's tag is fixed when it is opened; a receive stream takes the tag of its first data
+/// packet and drops later packets with another one (`stream_tag_mismatch`). The default
+/// (`0x0000`, 0) is plain events, what every stream carried before tags existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct StreamTag {
+    /// Subprotocol id (`0x0000` = plain events; `0x0A00` = channel membership, see
+    /// `crate::membership`).
+    pub subprotocol_id: u16,
+    /// 16-bit channel hint (0 = none).
+    pub channel_hash: u16,
+}
+
 /// How a stream treats loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamMode {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Ack, MAX_NACK_RANGES, StreamMode};
+use super::{Ack, MAX_NACK_RANGES, StreamMode, StreamTag};
 
 /// A frame more than this many sequences ahead of the next expected one is refused as
 /// [`Arrival::Overflow`] (a sender never has that many frames in flight), so sequence
@@ -36,6 +36,7 @@ pub struct RecvStream {
     ack_due: Option<Instant>,
     last_ack: Option<Instant>,
     last_activity: Option<Instant>,
+    tag: StreamTag,
 }
 
 impl RecvStream {
@@ -53,7 +54,19 @@ impl RecvStream {
             ack_due: None,
             last_ack: None,
             last_activity: None,
+            tag: StreamTag::default(),
         }
+    }
+
+    /// The same stream expecting header tag `tag` on its data packets (see [`StreamTag`]).
+    pub fn with_tag(mut self, tag: StreamTag) -> Self {
+        self.tag = tag;
+        self
+    }
+
+    /// The header tag the stream's data packets must carry.
+    pub fn tag(&self) -> StreamTag {
+        self.tag
     }
 
     /// The stream's mode.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{Ack, StreamError, StreamMode};
+use super::{Ack, StreamError, StreamMode, StreamTag};
 use crate::mesh::wire::EVENT_PREFIX_LEN;
 
 /// A closed frame waiting to be sealed and sent for the first time.
@@ -46,6 +46,7 @@ pub struct SendStream {
     committed: u64,
     credit_limit: u64,
     free: Vec<Vec<u8>>,
+    tag: StreamTag,
 }
 
 impl SendStream {
@@ -63,7 +64,19 @@ impl SendStream {
             committed: 0,
             credit_limit: initial_credit,
             free: Vec::new(),
+            tag: StreamTag::default(),
         }
+    }
+
+    /// The same stream with header tag `tag` (see [`StreamTag`]).
+    pub fn with_tag(mut self, tag: StreamTag) -> Self {
+        self.tag = tag;
+        self
+    }
+
+    /// The header tag of the stream's data packets.
+    pub fn tag(&self) -> StreamTag {
+        self.tag
     }
 
     /// The stream's mode.
