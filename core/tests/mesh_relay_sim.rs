@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use mesh_support::{Rng, check_event, config, event};
 use net::identity::NodeId;
-use net::mesh::session::{DetectorConfig, Endpoint, EndpointConfig, Event};
+use net::mesh::session::{DetectorConfig, Endpoint, EndpointConfig, Event, HealthChange};
 use net::mesh::stream::StreamMode;
 
 const DT: Duration = Duration::from_millis(1);
@@ -24,6 +24,7 @@ fn fast(mut c: EndpointConfig) -> EndpointConfig {
         suspect_after: Duration::from_millis(150),
         fail_after: Duration::from_millis(400),
     };
+    c.link_fail_after = Duration::from_millis(200);
     c
 }
 
@@ -483,6 +484,16 @@ fn a_failed_relay_is_routed_around_and_traffic_returns_when_it_recovers() {
         vec![Some(d), Some(b)],
         "A: C via D, then back via B"
     );
+    // The reroute beat the peers' own failure detectors: neither end saw the other fail.
+    for (i, peer) in [(0, c), (3, a)] {
+        assert!(
+            !net.log[i].iter().chain(&net.events[i]).any(|e| matches!(
+                e,
+                Event::Health { peer: p, change: HealthChange::Failed } if *p == peer
+            )),
+            "node {i} reported its peer failed"
+        );
+    }
 }
 
 #[test]

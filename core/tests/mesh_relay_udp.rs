@@ -29,9 +29,10 @@ fn fast(n: u8) -> EndpointConfig {
     let mut c = config(n);
     c.detector = DetectorConfig {
         heartbeat_interval: Duration::from_millis(50),
-        suspect_after: Duration::from_millis(200),
-        fail_after: Duration::from_millis(500),
+        suspect_after: Duration::from_millis(600),
+        fail_after: Duration::from_millis(1500),
     };
+    c.link_fail_after = Duration::from_millis(400);
     c.stream.rto = Duration::from_millis(50);
     c
 }

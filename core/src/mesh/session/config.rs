@@ -91,9 +91,23 @@ pub struct EndpointConfig {
     /// Hop budget of the packets this node sends through relays (the routing header's `ttl`
     /// and the authenticated Net `hop_ttl`): a packet may pass at most this many relays.
     pub max_hops: u8,
+    /// A neighbour's direct link that delivered nothing authentic for this long is marked
+    /// down, so routes through it give way to others. Shorter than `detector.fail_after`
+    /// (default 3 s against 8 s), so traffic moves to another path before the peers behind
+    /// the link would be declared failed.
+    pub link_fail_after: Duration,
 }
 
 impl EndpointConfig {
+    /// The timing of the direct-link detectors: silent for `link_fail_after` means failed.
+    pub fn link_detector(&self) -> DetectorConfig {
+        DetectorConfig {
+            heartbeat_interval: self.detector.heartbeat_interval,
+            suspect_after: self.link_fail_after,
+            fail_after: self.link_fail_after,
+        }
+    }
+
     /// Default timing for `handshake`'s identity and PSK.
     pub fn new(handshake: HandshakeConfig) -> Self {
         EndpointConfig {
@@ -101,6 +115,7 @@ impl EndpointConfig {
             detector: DetectorConfig::default(),
             stream: StreamConfig::default(),
             max_hops: DEFAULT_MAX_HOPS,
+            link_fail_after: Duration::from_secs(3),
         }
     }
 }

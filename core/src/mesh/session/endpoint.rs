@@ -940,7 +940,7 @@ impl Endpoint {
                 &mut self.routes,
                 &mut self.peers,
                 out,
-                self.config.detector,
+                self.config.link_detector(),
                 peer_id,
                 now,
             );
@@ -1194,7 +1194,7 @@ impl Endpoint {
                 &mut self.routes,
                 &mut self.peers,
                 &mut self.out,
-                self.config.detector,
+                self.config.link_detector(),
                 s.peer,
                 now,
             );

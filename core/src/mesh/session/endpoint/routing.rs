@@ -6,12 +6,15 @@
 //! **Link state machine** (one per neighbour with a direct route):
 //!
 //! ```text
-//!            no authentic direct packet for fail_after
+//!            no authentic direct packet for link_fail_after
 //!   Up  ───────────────────────────────────────────────►  Down
-//!   ▲     (link detector: Healthy -> Suspected -> Failed)   │
+//!   ▲        (link detector reports Failed)                 │
 //!   └───────────────────────────────────────────────────────┘
 //!            next authentic packet arriving directly
 //! ```
+//!
+//! `link_fail_after` (3 s by default) is shorter than the peers' `fail_after` (8 s), so a
+//! destination behind a dead relay is rerouted before its own detector would call it failed.
 //!
 //! `Down` marks the neighbour's link down in the [`RoutingTable`], so the direct route to it
 //! and every route through it stop being chosen and the next best route (if any) takes over;
