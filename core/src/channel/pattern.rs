@@ -89,13 +89,13 @@ impl ChannelPattern {
 
     /// Whether `name` matches the pattern.
     pub fn matches(&self, name: &ChannelName) -> bool {
-        let mut parts = name.segments();
+        let mut parts = name.as_str().as_bytes().split(|&b| b == b'/');
         for seg in &self.segs {
             match (seg, parts.next()) {
                 (_, None) => return false,
                 (Seg::Star, Some(_)) => {}
                 (Seg::Literal(lit), Some(part)) => {
-                    if **lit != *part {
+                    if lit.as_bytes() != part {
                         return false;
                     }
                 }
