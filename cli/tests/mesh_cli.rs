@@ -285,6 +285,75 @@ fn node_reports_and_stops_cleanly_on_sigint_and_sigterm() {
 }
 
 #[test]
+fn send_reaches_recv_through_a_relay_node() {
+    let dir = scratch("relay");
+    let psk = psk(&dir);
+    // C: the receiver.
+    let mut c = Running::spawn(&["recv", "--psk-file", &psk, "--count", "50"]);
+    let (c_out, c_err) = pipes(&mut c);
+    let (mut c_out, mut c_err) = (Lines::of(c_out), Lines::of(c_err));
+    let c_peer = field(&c_err.until("peer arg", Duration::from_secs(20)));
+    let c_card = field(&c_err.until("card", Duration::from_secs(5)));
+    // B: a node with a session to C, the relay.
+    let mut b = Running::spawn(&[
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--psk-file",
+        &psk,
+        "--peer",
+        &c_peer,
+        "--stats-every",
+        "0",
+    ]);
+    let (b_out, _b_err) = pipes(&mut b);
+    let mut b_out = Lines::of(b_out);
+    let b_peer = field(&b_out.until("peer arg", Duration::from_secs(20)));
+    assert!(
+        b_out
+            .until("peer    ", Duration::from_secs(5))
+            .contains("(connected")
+    );
+    // A: sends to C's card through B.
+    let input: String = (0..50).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+    let sent = send(
+        &["--to", &c_card, "--via", &b_peer, "--psk-file", &psk],
+        &input,
+    );
+    let sent_err = String::from_utf8_lossy(&sent.stderr);
+    assert!(sent.status.success(), "{sent_err}");
+    assert!(
+        sent_err.contains(&format!("via {}", b_peer.split('@').next().unwrap())),
+        "{sent_err}"
+    );
+    assert!(c.wait(Duration::from_secs(20)).success());
+    let got = c_out.rest(Duration::from_secs(2));
+    assert_eq!(
+        got,
+        (0..50)
+            .map(|i| format!("{{\"i\":{i}}}"))
+            .collect::<Vec<_>>()
+    );
+    // B relayed without receiving anything itself.
+    b.signal(libc::SIGTERM);
+    assert!(b.wait(Duration::from_secs(15)).success());
+    let stopped = b_out.until("stopped", Duration::from_secs(5));
+    assert!(stopped.contains("received 0 ingested 0"), "{stopped}");
+    let relayed: u64 = stopped
+        .split("relayed ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(relayed > 0, "{stopped}");
+    // A bare card without --via is refused.
+    let refused = send(&["--to", &c_card, "--psk-file", &psk], "x\n");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--via"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn recv_stops_cleanly_on_sigint() {
     let dir = scratch("recvint");
     let psk = psk(&dir);

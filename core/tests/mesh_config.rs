@@ -106,6 +106,30 @@ fn every_key_round_trips_through_the_normalized_form() {
     );
     let normal = cfg.to_json();
     assert_eq!(normal["adapter"]["peers"][1]["card"], json!(card));
+    // A peer reached through a relay, in both spellings of the relay.
+    let relay = card_hex(8);
+    for via in [
+        json!(format!("127.0.0.1:7003@{relay}")),
+        json!({"addr": "127.0.0.1:7003", "card": relay}),
+    ] {
+        let cfg = parse(
+            json!({"type": "mesh", "listen": "127.0.0.1:0", "psk_hex": PSK_HEX,
+            "peers": [{"card": card, "via": via}]}),
+        )
+        .unwrap();
+        let AdapterConfig::Mesh(m) = &cfg.adapter else {
+            panic!()
+        };
+        assert_eq!(m.peers[0].first_hop().port(), 7003);
+        assert_eq!(m.peers[0].describe(), "via 127.0.0.1:7003");
+        assert_eq!(m.peers[0].to_arg(), card);
+        let normal = cfg.to_json();
+        assert_eq!(
+            normal["adapter"]["peers"][0],
+            json!({"card": card, "via": {"addr": "127.0.0.1:7003", "card": relay}})
+        );
+        assert_eq!(EventBusConfig::from_value(&normal).unwrap(), cfg);
+    }
     assert_eq!(normal["adapter"]["psk_file"], json!("/etc/net/mesh.psk"));
     assert!(normal["adapter"].get("psk_hex").is_none());
     let again = EventBusConfig::from_value(&normal).unwrap();
@@ -180,6 +204,45 @@ fn each_bad_config_names_its_key() {
             with("peers", json!([{"addr": "127.0.0.1:1", "card": forged}])),
             "adapter.peers.0.card",
         ),
+        (
+            with(
+                "peers",
+                json!([{"card": card, "via": format!("127.0.0.1:1@{card}")}]),
+            ),
+            "adapter.peers.0.via",
+        ),
+        (
+            with(
+                "peers",
+                json!([{"card": card, "addr": "127.0.0.1:1", "via": "x"}]),
+            ),
+            "adapter.peers.0.addr",
+        ),
+        (
+            with("peers", json!([{"card": card, "via": "127.0.0.1:1"}])),
+            "adapter.peers.0.via",
+        ),
+        (
+            with(
+                "peers",
+                json!([{"card": card, "via": {"addr": "127.0.0.1:1"}}]),
+            ),
+            "adapter.peers.0.via.card",
+        ),
+        (
+            with(
+                "peers",
+                json!([{"card": card, "via": {"addr": "127.0.0.1:1", "card": card_hex(8), "x": 1}}]),
+            ),
+            "adapter.peers.0.via.x",
+        ),
+        (
+            with(
+                "peers",
+                json!([{"via": format!("127.0.0.1:1@{}", card_hex(8))}]),
+            ),
+            "adapter.peers.0.card",
+        ),
         (with("stream_id", json!(0)), "adapter.stream_id"),
         (with("stream_id", json!(-1)), "adapter.stream_id"),
         (
@@ -217,7 +280,7 @@ fn each_bad_config_names_its_key() {
 fn peer_arguments_parse_strictly() {
     let card = card_hex(3);
     let p = PeerSpec::parse(&format!("127.0.0.1:9@{card}"), "--peer").unwrap();
-    assert_eq!(p.addr.port(), 9);
+    assert_eq!(p.first_hop().port(), 9);
     for bad in [
         String::new(),
         "127.0.0.1:9".to_owned(),
@@ -384,7 +447,15 @@ fn two_buses_that_list_each_other_do_not_bounce_events() {
         let want: BTreeSet<u64> = (0..500).chain(1000..1300).collect();
         for bus in [&a, &b] {
             let seen = wait_for(bus, 800, Duration::from_secs(20));
-            assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), want);
+            assert_eq!(
+                seen.iter().copied().collect::<BTreeSet<_>>(),
+                want,
+                "{:?} {:?} / {:?} {:?}",
+                a.adapter_health(),
+                a.stats().adapter_connection,
+                b.adapter_health(),
+                b.stats().adapter_connection
+            );
         }
         // Nothing comes back a second time, however long we wait.
         std::thread::sleep(Duration::from_millis(500));
@@ -394,6 +465,45 @@ fn two_buses_that_list_each_other_do_not_bounce_events() {
         }
         a.shutdown().unwrap();
         b.shutdown().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
+fn a_json_bus_reaches_a_peer_through_a_relay_that_reads_nothing() {
+    bounded(Duration::from_secs(60), || {
+        let dir = scratch("relay");
+        let (pa, pb, pc) = (free_port(), free_port(), free_port());
+        let c = EventBus::from_json(&node_json(&dir, 3, pc, &[], PSK_HEX)).expect("bus c");
+        // B dials C (B's own events would go to C; it emits none).
+        let b = EventBus::from_json(&node_json(&dir, 2, pb, &[(pc, 3)], PSK_HEX)).expect("bus b");
+        let key = dir.join("node-1.key");
+        Identity::from_seed(&[1; 32]).save(&key, false).unwrap();
+        let a_config = json!({
+            "adapter": {
+                "type": "mesh", "listen": format!("127.0.0.1:{pa}"), "key_file": key,
+                "psk_hex": PSK_HEX, "connect_timeout_ms": 3000,
+                "peers": [{"card": card_hex(3), "via": format!("127.0.0.1:{pb}@{}", card_hex(2))}],
+            }
+        });
+        let a = EventBus::from_json(&a_config.to_string()).expect("bus a");
+        const N: u64 = 2000;
+        for i in 0..N {
+            a.ingest_str(&format!(r#"{{"i":{i}}}"#)).unwrap();
+        }
+        a.flush().unwrap();
+        let mut seen = wait_for(&c, N as usize, Duration::from_secs(20));
+        seen.sort_unstable();
+        assert_eq!(seen, (0..N).collect::<Vec<_>>(), "C holds each event once");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            wait_for(&b, 0, Duration::ZERO).is_empty(),
+            "the relay's bus got nothing"
+        );
+        assert_eq!(b.stats().accepted, 0);
+        a.shutdown().unwrap();
+        b.shutdown().unwrap();
+        c.shutdown().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }

@@ -11,12 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use net::identity::NodeCard;
 use net::identity::hex;
 use net::mesh::bus_adapter::MeshAdapter;
-use net::mesh::config::{MeshConfig, PeerSpec, PskSource};
+use net::mesh::config::{
+    MeshConfig, Neighbour, PeerSpec, PskSource, parse_card_hex, parse_neighbour,
+};
 use net::{AdapterConfig, Backpressure, EventBus, EventBusConfig};
 
-use crate::failure::CliResult;
+use crate::failure::{CliResult, fail};
 
 /// Identity and key options of every mesh command.
 #[derive(Debug, Clone, Args)]
@@ -33,12 +36,52 @@ pub struct MeshArgs {
     pub connect_timeout_ms: u64,
 }
 
-/// Parses `ADDR@CARD` for clap.
-pub fn peer(text: &str) -> Result<PeerSpec, String> {
-    PeerSpec::parse(text, "ADDR@CARD").map_err(|e| match e {
+/// A peer as given on the command line: `ADDR@CARD`, or a bare `CARD` reached `--via` a relay.
+#[derive(Debug, Clone)]
+pub enum PeerArg {
+    /// `ADDR@CARD`: dialled directly.
+    Direct(PeerSpec),
+    /// `CARD`: dialled through the `--via` relay.
+    Card(NodeCard),
+}
+
+fn message(e: net::Error) -> String {
+    match e {
         net::Error::Config { message, .. } => message,
         other => other.to_string(),
-    })
+    }
+}
+
+/// Parses `ADDR@CARD` or a bare `CARD` for clap.
+pub fn peer(text: &str) -> Result<PeerArg, String> {
+    if text.contains('@') {
+        PeerSpec::parse(text, "ADDR@CARD")
+            .map(PeerArg::Direct)
+            .map_err(message)
+    } else {
+        parse_card_hex(text, "CARD")
+            .map(PeerArg::Card)
+            .map_err(message)
+    }
+}
+
+/// Parses the `--via ADDR@CARD` relay for clap.
+pub fn relay(text: &str) -> Result<Neighbour, String> {
+    parse_neighbour(text, "ADDR@CARD").map_err(message)
+}
+
+/// The peers to configure: bare cards are reached through `via`, which they require.
+pub fn resolve(peers: &[PeerArg], via: Option<&Neighbour>) -> CliResult<Vec<PeerSpec>> {
+    peers
+        .iter()
+        .map(|p| match (p, via) {
+            (PeerArg::Direct(spec), _) => Ok(spec.clone()),
+            (PeerArg::Card(card), Some(relay)) => Ok(PeerSpec::via(*card, relay.clone())),
+            (PeerArg::Card(_), None) => Err(fail!(
+                "a peer given as a bare CARD is reached through a relay: add --via ADDR@CARD (or give it as ADDR@CARD)"
+            )),
+        })
+        .collect()
 }
 
 /// Parses an `IP:port` address for clap.
@@ -103,7 +146,7 @@ impl MeshBus {
                     Some(h) => format!("connected, {h:?}").to_lowercase(),
                     None => "connected".to_owned(),
                 };
-                format!("peer         {} node {id} ({state})", p.addr)
+                format!("peer         {} node {id} ({state})", p.describe())
             })
             .collect()
     }
@@ -114,7 +157,7 @@ impl MeshBus {
         let i = self.adapter.ingress_stats().unwrap_or_default();
         let c = self.adapter.node().counters();
         format!(
-            "forwarded {} failed {} | received {} ingested {} rejected {} | datagrams rx {} tx {} dropped {} | sessions {}",
+            "forwarded {} failed {} | received {} ingested {} rejected {} | datagrams rx {} tx {} dropped {} relayed {} | sessions {}",
             f.forwarded,
             f.failed,
             i.received,
@@ -123,6 +166,7 @@ impl MeshBus {
             c.rx_datagrams,
             c.tx_datagrams,
             c.rx_dropped,
+            c.relay_forwarded,
             c.sessions_established
         )
     }

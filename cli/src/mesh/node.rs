@@ -1,5 +1,8 @@
-//! `net node --listen ADDR --psk-file F [--key-file F] [--peer ADDR@CARD]...`: run a mesh node
-//! until SIGINT/SIGTERM.
+//! `net node --listen ADDR --psk-file F [--key-file F] [--peer ADDR@CARD]... [--via ADDR@CARD
+//! --peer CARD]`: run a mesh node until SIGINT/SIGTERM.
+//!
+//! A node relays for others by itself: when a peer dials a third node through it, it forwards
+//! their sealed packets (counted in `net`'s datagram figures, never readable by it).
 //!
 //! Prints its identity (node id, public key, card, the `ADDR@CARD` argument others pass to
 //! reach it) and its peers, then a line of counters every `--stats-every` seconds (forwarded /
@@ -11,9 +14,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use net::mesh::config::PeerSpec;
+use net::mesh::config::Neighbour;
 
-use super::args::{MeshArgs, MeshBus, addr, peer};
+use super::args::{MeshArgs, MeshBus, PeerArg, addr, peer, relay, resolve};
 use super::signals;
 use crate::failure::{CliResult, fail};
 
@@ -25,9 +28,13 @@ pub struct NodeArgs {
     listen: SocketAddr,
     #[command(flatten)]
     mesh: MeshArgs,
-    /// A peer to dial and forward to, as ADDR@CARD (repeatable).
+    /// A peer to dial and forward to, as ADDR@CARD, or CARD with --via (repeatable).
     #[arg(long = "peer", value_name = "ADDR@CARD", value_parser = peer)]
-    peers: Vec<PeerSpec>,
+    peers: Vec<PeerArg>,
+    /// Reach every peer given as a bare CARD through this relay (ADDR@CARD), which is dialled
+    /// directly; the relay forwards the sealed packets without being able to read them.
+    #[arg(long, value_name = "ADDR@CARD", value_parser = relay)]
+    via: Option<Neighbour>,
     /// Seconds between counter lines (0: only the final one).
     #[arg(long, value_name = "SECS", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
@@ -40,11 +47,12 @@ pub struct NodeArgs {
 /// Runs `net node` until interrupted.
 pub fn run(args: &NodeArgs) -> CliResult<()> {
     signals::install().map_err(|e| fail!("cannot install signal handlers: {e}"))?;
-    let mesh = MeshBus::start(&args.mesh, args.listen, &args.peers)?;
+    let peers = resolve(&args.peers, args.via.as_ref())?;
+    let mesh = MeshBus::start(&args.mesh, args.listen, &peers)?;
     for line in mesh.identity_lines() {
         println!("{line}");
     }
-    for line in mesh.peer_lines(&args.peers) {
+    for line in mesh.peer_lines(&peers) {
         println!("{line}");
     }
     println!("running      (Ctrl-C to stop)");
@@ -61,7 +69,7 @@ pub fn run(args: &NodeArgs) -> CliResult<()> {
                 started.elapsed().as_secs(),
                 mesh.counter_line()
             );
-            for line in mesh.peer_lines(&args.peers) {
+            for line in mesh.peer_lines(&peers) {
                 println!("{line}");
             }
         }

@@ -1,4 +1,5 @@
-//! `net send --to ADDR@CARD [--to ...] --psk-file F [--key-file F]`: send stdin lines as events.
+//! `net send --to ADDR@CARD [--to ...] --psk-file F [--key-file F]`: send stdin lines as events
+//! (`--to CARD --via ADDR@CARD`: to a peer reached through a relay).
 //!
 //! Each non-empty line becomes one event: a line that is a JSON document is sent as it is,
 //! any other line as a JSON string (`hello` -> `"hello"`). The lines go into the command's own
@@ -13,18 +14,23 @@ use std::time::Duration;
 
 use clap::Args;
 use crossbeam_channel::RecvTimeoutError;
-use net::mesh::config::PeerSpec;
+use net::mesh::config::Neighbour;
 
-use super::args::{MeshArgs, MeshBus, addr, peer};
+use super::args::{MeshArgs, MeshBus, PeerArg, addr, peer, relay, resolve};
 use super::signals;
 use crate::failure::{CliResult, fail};
 
 /// Options of `net send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// A peer to send to, as ADDR@CARD (repeatable; `net recv` and `net node` print theirs).
+    /// A peer to send to, as ADDR@CARD, or CARD with --via (repeatable; `net recv` and
+    /// `net node` print theirs).
     #[arg(long = "to", value_name = "ADDR@CARD", required = true, value_parser = peer)]
-    to: Vec<PeerSpec>,
+    to: Vec<PeerArg>,
+    /// Reach every peer given as a bare CARD through this relay (ADDR@CARD), which is dialled
+    /// directly; the relay forwards the sealed packets without being able to read them.
+    #[arg(long, value_name = "ADDR@CARD", value_parser = relay)]
+    via: Option<Neighbour>,
     #[command(flatten)]
     mesh: MeshArgs,
     /// UDP address to send from.
@@ -48,11 +54,12 @@ fn event_text(line: &str) -> String {
 /// Runs `net send`.
 pub fn run(args: &SendArgs) -> CliResult<()> {
     signals::install().map_err(|e| fail!("cannot install signal handlers: {e}"))?;
-    let mesh = MeshBus::start(&args.mesh, args.listen, &args.to)?;
+    let to = resolve(&args.to, args.via.as_ref())?;
+    let mesh = MeshBus::start(&args.mesh, args.listen, &to)?;
     let wait = Duration::from_millis(args.mesh.connect_timeout_ms);
     if !mesh.adapter.wait_connected(wait) {
         let down: Vec<String> = mesh
-            .peer_lines(&args.to)
+            .peer_lines(&to)
             .into_iter()
             .filter(|l| l.ends_with("(not connected)"))
             .collect();
@@ -63,7 +70,7 @@ pub fn run(args: &SendArgs) -> CliResult<()> {
             args.mesh.connect_timeout_ms
         ));
     }
-    for line in mesh.peer_lines(&args.to) {
+    for line in mesh.peer_lines(&to) {
         eprintln!("{line}");
     }
     // Stdin is read on its own thread so a signal is noticed while no line comes.
@@ -104,7 +111,7 @@ pub fn run(args: &SendArgs) -> CliResult<()> {
         .wait_acked(Duration::from_millis(args.ack_timeout_ms));
     let stats = mesh.adapter.forward_stats();
     mesh.bus.shutdown()?;
-    let peers = args.to.len() as u64;
+    let peers = to.len() as u64;
     eprintln!(
         "sent         {sent} events to {peers} peer(s): {} handed over, {} failed, {}",
         stats.forwarded,

@@ -43,7 +43,7 @@ use crate::adapter::{
 use crate::bus::BusLink;
 use crate::error::Error;
 use crate::identity::NodeId;
-use crate::mesh::config::{MeshConfig, PeerSpec};
+use crate::mesh::config::{MeshConfig, PeerRoute, PeerSpec};
 use crate::mesh::handshake::HandshakeConfig;
 use crate::mesh::ingress::{IngressStats, MeshIngress, ReceivedMarks};
 use crate::mesh::node::{MeshNode, NodeConfig};
@@ -52,6 +52,10 @@ use crate::mesh::stream::StreamMode;
 
 /// Cursor tag of the mesh adapter (its positions are the inner memory adapter's).
 pub const MESH_CURSOR_TAG: u8 = 4;
+
+/// JSON form: how long a batch waits for a peer without a usable session before its events
+/// count as failed (covers a session whose first packet is still on its way).
+pub const SESSION_GRACE: Duration = Duration::from_millis(250);
 
 /// Tuning of a [`MeshAdapter`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +132,7 @@ impl Dialer {
                         let id = p.node_id();
                         if !node.is_connected(id) || node.health(id) == Some(PeerHealth::Failed) {
                             // Failure is normal while the peer is down; the next round retries.
-                            let _ = node.connect(p.addr, &p.card, connect_timeout);
+                            let _ = dial(&node, p, connect_timeout);
                         }
                     }
                 }
@@ -145,6 +149,18 @@ impl Dialer {
             t.thread().unpark();
             // The loop does not panic; a join error leaves nothing to clean up.
             let _ = t.join();
+        }
+    }
+}
+
+/// Dials `peer` directly, or its relay first (returns at once when connected) and then the
+/// peer through it.
+fn dial(node: &MeshNode, peer: &PeerSpec, timeout: Duration) -> Result<NodeId, MeshError> {
+    match &peer.route {
+        PeerRoute::Direct(addr) => node.connect(*addr, &peer.card, timeout),
+        PeerRoute::Via(relay) => {
+            let via = node.connect(relay.addr, &relay.card, timeout)?;
+            node.connect_via(via, &peer.card, timeout)
         }
     }
 }
@@ -244,6 +260,14 @@ impl MeshAdapter {
                     "lists this node's own card (a node does not forward to itself)",
                 ));
             }
+            if let PeerRoute::Via(relay) = &p.route
+                && relay.card.verify().ok() == Some(node.node_id())
+            {
+                return Err(Error::config(
+                    "adapter.peers",
+                    "names this node as a relay (a node does not relay to itself)",
+                ));
+            }
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -256,12 +280,12 @@ impl MeshAdapter {
                 .map(|p| {
                     let node = &node;
                     s.spawn(move || {
-                        node.connect(p.addr, &p.card, config.connect_timeout)
+                        dial(node, p, config.connect_timeout)
                             .and_then(|peer| {
                                 node.open_stream(peer, config.stream_id, StreamMode::Reliable)
                             })
                             .err()
-                            .map(|e| format!("dialling {} failed: {e}", p.addr))
+                            .map(|e| format!("dialling {} failed: {e}", p.describe()))
                     })
                 })
                 .collect();
@@ -458,6 +482,14 @@ impl Adapter for MeshAdapter {
                     self.failed.fetch_add(raws.len() as u64, Ordering::Relaxed);
                     self.failed_batches.fetch_add(1, Ordering::Relaxed);
                     continue;
+                }
+                if self.owned.is_some() && !self.node.is_connected(peer.id) {
+                    // A session that was just agreed becomes usable when its first packet
+                    // arrives: give it a moment rather than failing the batch at start-up.
+                    let deadline = Instant::now() + SESSION_GRACE;
+                    while !self.node.is_connected(peer.id) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                 }
                 let (sent, err) = self.forward_to(peer.id, &raws);
                 self.forwarded.fetch_add(sent as u64, Ordering::Relaxed);

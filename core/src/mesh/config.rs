@@ -41,26 +41,67 @@ impl std::fmt::Debug for PskSource {
     }
 }
 
+/// A node reached directly: its address and card (the relay of a [`PeerRoute::Via`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    /// Its UDP address.
+    pub addr: SocketAddr,
+    /// Its node card.
+    pub card: NodeCard,
+}
+
+/// How the adapter reaches a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerRoute {
+    /// At this UDP address.
+    Direct(SocketAddr),
+    /// Through this relay, which the adapter dials directly first; the handshake and every
+    /// packet then travel through it, sealed end to end (the relay cannot read them).
+    Via(Neighbour),
+}
+
 /// A peer the adapter dials and forwards to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSpec {
-    /// Its UDP address.
-    pub addr: SocketAddr,
     /// Its node card (public key, X25519 static key and the signature binding them).
     pub card: NodeCard,
+    /// How it is reached.
+    pub route: PeerRoute,
 }
 
 impl PeerSpec {
     /// Parses `ADDR@CARD` (the card as 256 hex digits), the form `net` takes on its command
     /// line; `key` names the option or key in the error.
     pub fn parse(text: &str, key: &str) -> Result<PeerSpec> {
-        let (addr, card) = text.split_once('@').ok_or_else(|| {
-            Error::config(key, format!("`{text}` is not ADDR@CARD (card in hex)"))
-        })?;
+        let n = parse_neighbour(text, key)?;
         Ok(PeerSpec {
-            addr: parse_addr(addr, key)?,
-            card: parse_card(card, key)?,
+            card: n.card,
+            route: PeerRoute::Direct(n.addr),
         })
+    }
+
+    /// A peer reached through `relay`.
+    pub fn via(card: NodeCard, relay: Neighbour) -> PeerSpec {
+        PeerSpec {
+            card,
+            route: PeerRoute::Via(relay),
+        }
+    }
+
+    /// Where the packets go first: the peer's address, or the relay's.
+    pub fn first_hop(&self) -> SocketAddr {
+        match &self.route {
+            PeerRoute::Direct(a) => *a,
+            PeerRoute::Via(r) => r.addr,
+        }
+    }
+
+    /// `ADDR` or `via ADDR`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.route {
+            PeerRoute::Direct(a) => a.to_string(),
+            PeerRoute::Via(r) => format!("via {}", r.addr),
+        }
     }
 
     /// The peer's node id (the card was verified when parsed).
@@ -69,10 +110,40 @@ impl PeerSpec {
         self.card.verify().unwrap_or(NodeId(0))
     }
 
-    /// `ADDR@CARD`, the inverse of [`PeerSpec::parse`].
+    /// `ADDR@CARD` (the inverse of [`PeerSpec::parse`]); a relayed peer's card alone.
     pub fn to_arg(&self) -> String {
-        format!("{}@{}", self.addr, hex(&self.card.to_bytes()))
+        match &self.route {
+            PeerRoute::Direct(a) => format!("{a}@{}", hex(&self.card.to_bytes())),
+            PeerRoute::Via(_) => hex(&self.card.to_bytes()),
+        }
     }
+
+    fn to_json(&self) -> Value {
+        let card = hex(&self.card.to_bytes());
+        match &self.route {
+            PeerRoute::Direct(a) => json!({"addr": a.to_string(), "card": card}),
+            PeerRoute::Via(r) => json!({"card": card, "via": {
+                "addr": r.addr.to_string(),
+                "card": hex(&r.card.to_bytes()),
+            }}),
+        }
+    }
+}
+
+/// Parses `ADDR@CARD`; `key` names the option or key in the error.
+pub fn parse_neighbour(text: &str, key: &str) -> Result<Neighbour> {
+    let (addr, card) = text
+        .split_once('@')
+        .ok_or_else(|| Error::config(key, format!("`{text}` is not ADDR@CARD (card in hex)")))?;
+    Ok(Neighbour {
+        addr: parse_addr(addr, key)?,
+        card: parse_card(card, key)?,
+    })
+}
+
+/// Parses a node card given as hex digits; `key` names the option or key in the error.
+pub fn parse_card_hex(text: &str, key: &str) -> Result<NodeCard> {
+    parse_card(text, key)
 }
 
 /// Settings of the mesh adapter (`{"type": "mesh", ...}`).
@@ -224,10 +295,7 @@ impl MeshConfig {
             "type": "mesh",
             "listen": self.listen.to_string(),
             "key_file": self.key_file.as_ref().map(|p| p.display().to_string()),
-            "peers": self.peers.iter().map(|p| json!({
-                "addr": p.addr.to_string(),
-                "card": hex(&p.card.to_bytes()),
-            })).collect::<Vec<_>>(),
+            "peers": self.peers.iter().map(PeerSpec::to_json).collect::<Vec<_>>(),
             "stream_id": self.stream_id,
             "connect_timeout_ms": self.connect_timeout.as_millis() as u64,
             "credit_timeout_ms": self.credit_timeout.as_millis() as u64,
@@ -353,36 +421,76 @@ fn parse_peers(v: &Value) -> Result<Vec<PeerSpec>> {
             let at = format!("adapter.peers.{i}");
             match item {
                 Value::String(s) => PeerSpec::parse(s, &at),
-                Value::Object(o) => {
-                    for k in o.keys() {
-                        if k != "addr" && k != "card" {
-                            return Err(Error::config(
-                                format!("{at}.{k}"),
-                                "unknown key for a peer",
-                            ));
-                        }
-                    }
-                    let field = |k: &str| {
-                        let key = format!("{at}.{k}");
-                        match o.get(k) {
-                            None => Err(Error::config(key, "missing")),
-                            Some(v) => string(v, &key).map(|s| (s, key)),
-                        }
-                    };
-                    let (addr, akey) = field("addr")?;
-                    let (card, ckey) = field("card")?;
-                    Ok(PeerSpec {
-                        addr: parse_addr(addr, &akey)?,
-                        card: parse_card(card, &ckey)?,
-                    })
-                }
+                Value::Object(o) => parse_peer_object(o, &at),
                 _ => Err(Error::config(
                     at,
-                    "must be \"ADDR@CARD\" or {\"addr\": ..., \"card\": ...}",
+                    "must be \"ADDR@CARD\", {\"addr\": ..., \"card\": ...} or {\"card\": ..., \"via\": ...}",
                 )),
             }
         })
         .collect()
+}
+
+/// `{"addr", "card"}` (direct) or `{"card", "via"}` (through a relay, given as `"ADDR@CARD"`
+/// or `{"addr", "card"}`).
+fn parse_peer_object(o: &Map<String, Value>, at: &str) -> Result<PeerSpec> {
+    let neighbour = |o: &Map<String, Value>, at: &str| -> Result<Neighbour> {
+        for k in o.keys() {
+            if k != "addr" && k != "card" {
+                return Err(Error::config(format!("{at}.{k}"), "unknown key here"));
+            }
+        }
+        let field = |k: &str| {
+            let key = format!("{at}.{k}");
+            match o.get(k) {
+                None => Err(Error::config(key, "missing")),
+                Some(v) => string(v, &key).map(|s| (s, key)),
+            }
+        };
+        let (addr, akey) = field("addr")?;
+        let (card, ckey) = field("card")?;
+        Ok(Neighbour {
+            addr: parse_addr(addr, &akey)?,
+            card: parse_card(card, &ckey)?,
+        })
+    };
+    let Some(via) = o.get("via") else {
+        let n = neighbour(o, at)?;
+        return Ok(PeerSpec {
+            card: n.card,
+            route: PeerRoute::Direct(n.addr),
+        });
+    };
+    for k in o.keys() {
+        if k != "via" && k != "card" {
+            let why = if k == "addr" {
+                "a peer reached via a relay has no address of its own here"
+            } else {
+                "unknown key for a peer"
+            };
+            return Err(Error::config(format!("{at}.{k}"), why));
+        }
+    }
+    let ckey = format!("{at}.card");
+    let card = match o.get("card") {
+        None => return Err(Error::config(ckey, "missing")),
+        Some(v) => parse_card(string(v, &ckey)?, &ckey)?,
+    };
+    let vkey = format!("{at}.via");
+    let relay = match via {
+        Value::String(s) => parse_neighbour(s, &vkey)?,
+        Value::Object(v) => neighbour(v, &vkey)?,
+        _ => {
+            return Err(Error::config(
+                vkey,
+                "must be \"ADDR@CARD\" or {\"addr\": ..., \"card\": ...}",
+            ));
+        }
+    };
+    if relay.card == card {
+        return Err(Error::config(vkey, "a peer cannot be its own relay"));
+    }
+    Ok(PeerSpec::via(card, relay))
 }
 
 fn parse_addr(text: &str, key: &str) -> Result<SocketAddr> {
