@@ -618,3 +618,36 @@ fn a_lost_reply_through_the_relay_is_answered_again_without_a_second_session() {
     assert_eq!(kc.sessions_established, 2, "B and A: no second A-C session");
     assert_eq!(net.nodes[1].sessions().len(), 2);
 }
+
+#[test]
+fn a_routed_delivery_never_moves_a_session_to_the_relay_address() {
+    // A and C have a direct session; A sends to C through B only (direct route removed),
+    // C answers directly. Had C taken B's address from the routed packets, its answers would
+    // go to B, which has no such session.
+    let mut net = Net::new(vec![config(1), config(2), config(3)], 0.0, 19);
+    net.connect(0, 1, 1);
+    net.connect(2, 1, 2);
+    net.connect(0, 2, 3);
+    let (b, c) = (net.id(1), net.id(2));
+    net.nodes[0].add_route(c, b, 2);
+    assert!(net.nodes[0].remove_route(c, c));
+    assert_eq!(net.nodes[0].next_hop(c), Some(b));
+    net.exchange(0, 2, 2_000, 16, Duration::from_secs(30), |_| {});
+    let (ka, kb, kc) = (
+        net.nodes[0].counters(),
+        net.nodes[1].counters(),
+        net.nodes[2].counters(),
+    );
+    assert!(
+        kc.routed_received > 50,
+        "C got A's packets through B: {kc:?}"
+    );
+    assert_eq!(kc.routed_sent, 0, "C answered directly");
+    assert_eq!(ka.routed_received, 0, "A heard C directly");
+    assert_eq!(
+        kb.rx_dropped, 0,
+        "nothing for C's session reached B: {:?}",
+        kb.drops
+    );
+    assert!(kb.relay_forwarded > 50);
+}

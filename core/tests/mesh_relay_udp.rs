@@ -242,6 +242,11 @@ fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
     let (ka, kb, kc) = (a.counters(), b.counters(), c.counters());
     assert!(kb.relay_forwarded > 500, "{kb:?}");
     assert_eq!(kb.events_delivered, 0, "B read nothing");
+    assert_eq!(
+        kb.rx_dropped, 0,
+        "nothing was sent to B directly: {:?}",
+        kb.drops
+    );
     assert!(ka.routed_received > 0 && kc.routed_received > 0);
     assert_eq!(kc.dropped("auth_failed"), 0);
     assert_eq!(b.sessions().len(), 2, "still nothing of A-C at B");
