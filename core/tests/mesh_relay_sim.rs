@@ -651,3 +651,31 @@ fn a_routed_delivery_never_moves_a_session_to_the_relay_address() {
     );
     assert!(kb.relay_forwarded > 50);
 }
+
+#[test]
+fn two_relays_in_a_row_carry_a_relayed_handshake_and_streams_both_ways() {
+    // A(0) - B(1) - D(2) - C(3) in a line.
+    let configs = vec![config(1), config(2), config(4), config(3)];
+    let mut net = Net::new(configs, 0.02, 23);
+    for (x, y) in [(0, 2), (0, 3), (1, 3)] {
+        net.set_cut(x, y, true);
+    }
+    net.connect(0, 1, 1);
+    net.connect(2, 1, 2);
+    net.connect(3, 2, 3);
+    let (a, b, d, c) = (net.id(0), net.id(1), net.id(2), net.id(3));
+    net.nodes[0].add_route(c, b, 3);
+    net.nodes[1].add_route(c, d, 2);
+    net.nodes[2].add_route(a, b, 2);
+    net.connect_via(0, 1, 3, 4);
+    // C learned the way back through D, as long as the Init travelled (two relays).
+    assert_eq!(net.nodes[3].next_hop(a), Some(d));
+    assert_eq!(net.nodes[3].routes(a)[0].hops, 3);
+    net.exchange(0, 3, 3_000, 32, Duration::from_secs(60), |_| {});
+    for relay in [1, 2] {
+        let k = net.nodes[relay].counters();
+        assert!(k.relay_forwarded > 100, "{k:?}");
+        assert_eq!(k.events_delivered, 0);
+        assert_eq!(net.nodes[relay].sessions().len(), 2);
+    }
+}

@@ -102,6 +102,8 @@ pub struct Endpoint {
     peers: HashMap<NodeId, Peer>,
     sessions: HashMap<u64, Sess>,
     routes: RoutingTable,
+    /// Which neighbour an address belongs to, as last found (checked on every use).
+    neighbour_cache: HashMap<SocketAddr, NodeId>,
     out: Out,
     last_now: Option<Instant>,
     scratch: Vec<u64>,
@@ -308,6 +310,7 @@ impl Endpoint {
             peers: HashMap::new(),
             sessions: HashMap::new(),
             routes: RoutingTable::new(),
+            neighbour_cache: HashMap::new(),
             out: Out::default(),
             last_now: None,
             scratch: Vec::new(),

@@ -40,6 +40,9 @@ use crate::mesh::route::{DropReason, RelayDecision, Route, RoutingTable, relay};
 use crate::mesh::session::{DetectorConfig, Event, FailureDetector, MeshError};
 use crate::mesh::wire::RoutingHeader;
 
+/// Most addresses the neighbour cache remembers before it starts over.
+const NEIGHBOUR_CACHE_MAX: usize = 4096;
+
 /// How a running handshake's messages travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Dial {
@@ -197,12 +200,7 @@ impl Endpoint {
         from: SocketAddr,
         datagram: &mut [u8],
     ) -> Result<(), &'static str> {
-        let neighbour = self
-            .peers
-            .iter()
-            .find(|(_, p)| p.addr == Some(from) && p.current.is_some())
-            .map(|(&id, _)| id)
-            .ok_or("routed_from_unknown")?;
+        let neighbour = self.neighbour_at(from).ok_or("routed_from_unknown")?;
         match relay(datagram, self.me.0, neighbour.0, &self.routes) {
             RelayDecision::Deliver { offset } => {
                 let relays = datagram.get(3).copied().unwrap_or(u8::MAX);
@@ -225,6 +223,28 @@ impl Endpoint {
             }
             RelayDecision::Drop(r) => Err(drop_reason(r)),
         }
+    }
+
+    /// The neighbour (a peer with a session) whose direct address is `addr`, if any. A cache
+    /// remembers the last answer per address and is checked against the peer table on every
+    /// use, so it can never be stale; a miss scans the peers once.
+    fn neighbour_at(&mut self, addr: SocketAddr) -> Option<NodeId> {
+        let is_neighbour = |p: &Peer| p.addr == Some(addr) && p.current.is_some();
+        if let Some(id) = self.neighbour_cache.get(&addr)
+            && self.peers.get(id).is_some_and(is_neighbour)
+        {
+            return Some(*id);
+        }
+        let id = self
+            .peers
+            .iter()
+            .find(|(_, p)| is_neighbour(p))
+            .map(|(&id, _)| id)?;
+        if self.neighbour_cache.len() >= NEIGHBOUR_CACHE_MAX {
+            self.neighbour_cache.clear();
+        }
+        self.neighbour_cache.insert(addr, id);
+        Some(id)
     }
 
     /// Starts a handshake with the node whose card is `card` through the neighbour `via`
