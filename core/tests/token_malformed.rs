@@ -211,3 +211,40 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A stable stand-in for the fuzzer: random edits of a valid two-link chain never panic,
+    /// and whatever parses re-encodes to exactly the input bytes.
+    #[test]
+    fn mutated_chains_never_panic_and_parse_exactly(
+        edits in proptest::collection::vec((0usize..403, any::<u8>()), 0..6),
+        cut in 0usize..420,
+        extra in proptest::collection::vec(any::<u8>(), 0..3),
+    ) {
+        let (root, t) = sample();
+        let a = Identity::from_seed(&[2; 32]);
+        let child = delegate(&t, &a, 0, &Grant {
+            subject: Identity::from_seed(&[3; 32]).entity_id(),
+            scope: Scope::PUBLISH,
+            channel: 42,
+            not_before: NOW - 5,
+            not_after: NOW + 5,
+            depth: 0,
+            nonce: 9,
+        }).unwrap();
+        let mut bytes = TokenChain::single(t).with(child).unwrap().to_bytes();
+        for (at, value) in edits {
+            bytes[at % 403] = value;
+        }
+        bytes.truncate(cut);
+        bytes.extend_from_slice(&extra);
+        let _ = Token::from_bytes(&bytes);
+        if let Ok(chain) = TokenChain::from_bytes(&bytes) {
+            prop_assert_eq!(chain.to_bytes(), bytes.clone());
+            let v = TokenVerifier::new([root.entity_id()], VerifyConfig::default());
+            let _ = v.verify(&chain, NOW);
+        }
+    }
+}
