@@ -128,7 +128,8 @@ impl ReceivedMarks {
     }
 
     /// For each of `raws` (in order) whether it is a received event; each one found is counted
-    /// off its mark, so a second call for the same event says `false`.
+    /// off its mark, and a mark is forgotten once all its events were counted (the bus hands
+    /// each event to `on_batch` once, so counting is enough).
     pub fn take(&self, raws: &[&[u8]], received: &mut Vec<bool>) {
         received.clear();
         if self.is_empty() {
@@ -374,5 +375,71 @@ fn run(
             counters.ingested.fetch_add(ok, Ordering::Relaxed);
             counters.rejected.fetch_add(bad, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slices(buf: &Bytes, ends: &[usize]) -> Vec<Bytes> {
+        let mut at = 0;
+        ends.iter()
+            .map(|&e| {
+                let s = buf.slice(at..e);
+                at = e;
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn marks_recognise_each_received_event_once_and_nothing_else() {
+        let marks = ReceivedMarks::default();
+        assert!(marks.is_empty());
+        let buf = Bytes::from(b"{\"a\":1}[2]\"x\"".to_vec());
+        let events = slices(&buf, &[7, 10, 13]);
+        let start = buf.as_ptr() as usize;
+        let id = marks.register(&buf, 3);
+        assert!(!marks.is_empty());
+        let local = Bytes::from(b"{\"a\":1}".to_vec());
+        let raws: Vec<&[u8]> = vec![&events[1], &local, &events[0]];
+        let mut got = Vec::new();
+        marks.take(&raws, &mut got);
+        assert_eq!(got, [true, false, true]);
+        // The third one still is; then the mark is gone and nothing of it is recognised.
+        marks.take(&[&events[2]], &mut got);
+        assert_eq!(got, [true]);
+        assert!(marks.is_empty(), "every event seen: the mark is gone");
+        marks.take(&[&events[0], &local], &mut got);
+        assert_eq!(got, [false, false]);
+        // Settling a mark that is gone changes nothing.
+        marks.settle(start, id, 1);
+        assert!(marks.is_empty());
+    }
+
+    #[test]
+    fn rejected_events_settle_a_mark_and_the_table_is_bounded() {
+        let marks = ReceivedMarks::default();
+        let buf = Bytes::from(b"[1][2]".to_vec());
+        let id = marks.register(&buf, 2);
+        marks.settle(buf.as_ptr() as usize, id, 1);
+        assert!(!marks.is_empty());
+        let events = slices(&buf, &[3, 6]);
+        let mut got = Vec::new();
+        marks.take(&[&events[0]], &mut got);
+        assert_eq!(got, [true]);
+        assert!(marks.is_empty(), "one taken + one rejected = done");
+
+        let bufs: Vec<Bytes> = (0..MAX_MARKS + 10)
+            .map(|i| Bytes::from(format!("[{i}]").into_bytes()))
+            .collect();
+        for b in &bufs {
+            marks.register(b, 1);
+        }
+        assert_eq!(marks.forgotten(), 10);
+        // The oldest were forgotten, the newest are still recognised.
+        marks.take(&[&bufs[0][..], &bufs[MAX_MARKS + 9][..]], &mut got);
+        assert_eq!(got, [false, true]);
     }
 }
