@@ -25,6 +25,7 @@ pub mod cortex;
 pub mod error;
 pub mod event;
 pub mod identity;
+pub mod membership;
 pub mod mesh;
 pub mod netdb;
 pub mod redex;
