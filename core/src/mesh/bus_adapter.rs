@@ -143,10 +143,16 @@ impl Dialer {
         })
     }
 
-    fn stop(&self) {
+    /// Asks the thread to stop (a dial in progress ends when the node shuts down).
+    fn signal(&self) {
         self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.lock().take() {
+        if let Some(t) = self.thread.lock().as_ref() {
             t.thread().unpark();
+        }
+    }
+
+    fn join(&self) {
+        if let Some(t) = self.thread.lock().take() {
             // The loop does not panic; a join error leaves nothing to clean up.
             let _ = t.join();
         }
@@ -441,9 +447,10 @@ impl MeshAdapter {
 impl Drop for MeshAdapter {
     fn drop(&mut self) {
         if let Some(o) = &self.owned {
-            o.dialer.stop();
-            o.ingress.stop();
+            o.dialer.signal();
             self.node.shutdown();
+            o.dialer.join();
+            o.ingress.stop();
         }
     }
 }
@@ -526,9 +533,11 @@ impl Adapter for MeshAdapter {
             // Our own node: let the peers acknowledge what was sent, then stop everything.
             Some(o) => {
                 self.wait_acked(self.config.credit_timeout);
-                o.dialer.stop();
-                o.ingress.stop();
+                // Shutting the node down first ends a dial in progress at once.
+                o.dialer.signal();
                 self.node.shutdown();
+                o.dialer.join();
+                o.ingress.stop();
             }
         }
         self.local.shutdown()
