@@ -11,6 +11,7 @@
 //!   16-bit hint): events of channels this node subscribed to at that publisher go to the
 //!   inbox ([`PubSub::recv`]); others are counted (`unsolicited`) and dropped;
 //! - `Health { Failed }` of a peer evicts it from every roster;
+//! - every `sweep_every` (1 s) the roster's expired grants and their subscribers are swept;
 //! - anything else (plain streams, connection events) is counted (`other_events`) and dropped.
 //!
 //! Publishing: [`PubSub::publish`] / [`PubSub::publish_batch`] ask the roster who receives
@@ -60,6 +61,9 @@ pub struct PubSubConfig {
     pub tick: Duration,
     /// Most events waiting in the inbox; more are dropped and counted (default 1 048 576).
     pub max_inbox: usize,
+    /// How often the reader thread sweeps expired grants and their subscribers out of the
+    /// rosters ([`Roster::sweep`]; default 1 s).
+    pub sweep_every: Duration,
 }
 
 impl Default for PubSubConfig {
@@ -68,6 +72,7 @@ impl Default for PubSubConfig {
             credit_timeout: Duration::from_secs(2),
             tick: Duration::from_millis(20),
             max_inbox: 1 << 20,
+            sweep_every: Duration::from_secs(1),
         }
     }
 }
@@ -170,6 +175,8 @@ pub struct PubSubStats {
     pub inbox_full: u64,
     /// Peers evicted from the rosters after the failure detector reported them failed.
     pub peers_evicted: u64,
+    /// Members removed by the periodic sweep because their grant expired.
+    pub swept: u64,
     /// Node events that were not membership traffic.
     pub other_events: u64,
 }
@@ -506,7 +513,13 @@ impl Inner {
 
     fn run(&self) {
         let mut events = Vec::new();
+        let mut next_sweep = Instant::now() + self.config.sweep_every;
         while !self.stop.load(Ordering::Acquire) {
+            if Instant::now() >= next_sweep {
+                next_sweep = Instant::now() + self.config.sweep_every;
+                let removed = self.roster.lock().sweep(unix_now()).len() as u64;
+                self.stats.lock().swept += removed;
+            }
             events.clear();
             match self.node.recv_batch(&mut events, self.config.tick) {
                 Ok(_) => {}
