@@ -52,6 +52,33 @@ fn appends(c: &mut Criterion) {
             black_box(f.append_batch(&batch).unwrap())
         })
     });
+    // The same appends to a retained log in its steady state (16 MiB segments, 32 MiB of
+    // payload kept): an evicted segment's buffers are reused, so no fresh memory is faulted
+    // in. The cases above grow a log without retention (fresh memory all the way).
+    let retained = || {
+        RedexFile::open(
+            "r",
+            None,
+            RedexFileConfig::heap()
+                .with_segments(16 << 20, 1 << 18)
+                .with_retention(net::redex::Retention {
+                    max_bytes: Some(32 << 20),
+                    ..Default::default()
+                }),
+        )
+        .unwrap()
+    };
+    let payload = vec![7u8; 1024];
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("heap_1k_retained", |b| {
+        let f = retained();
+        b.iter(|| black_box(f.append(&payload).unwrap()))
+    });
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("heap_batch_64x64b_retained", |b| {
+        let f = retained();
+        b.iter(|| black_box(f.append_batch(&batch).unwrap()))
+    });
     let dir = tmp("never");
     let payload = vec![7u8; 32];
     g.throughput(Throughput::Elements(1));
@@ -149,6 +176,68 @@ fn group_commit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Thread CPU time of this thread, nanoseconds (Linux; elsewhere wall time).
+fn thread_cpu_ns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid out-pointer for the duration of the call.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        net::redex::now_ns()
+    }
+}
+
+/// Thread CPU time per appended entry (user + kernel, so page faults count), best of 7 runs
+/// on a fresh file each: steadier than wall-clock throughput on a loaded machine, since time
+/// spent waiting for a CPU is not counted.
+fn append_cpu() {
+    let batch: Vec<Vec<u8>> = (0..64).map(|_| vec![3u8; 64]).collect();
+    let retained = RedexFileConfig::heap()
+        .with_segments(16 << 20, 1 << 18)
+        .with_retention(net::redex::Retention {
+            max_bytes: Some(32 << 20),
+            ..Default::default()
+        });
+    let cases: [(&str, usize, u64, RedexFileConfig); 5] = [
+        ("heap_32b", 32, 1 << 21, RedexFileConfig::heap()),
+        ("heap_1k", 1024, 1 << 18, RedexFileConfig::heap()),
+        ("heap_batch_64x64b", 0, 1 << 21, RedexFileConfig::heap()),
+        ("heap_1k_retained", 1024, 1 << 18, retained.clone()),
+        ("heap_batch_64x64b_retained", 0, 1 << 21, retained),
+    ];
+    for (name, len, entries, config) in cases {
+        let payload = vec![7u8; len.max(1)];
+        let mut best = f64::MAX;
+        for _ in 0..7 {
+            let f = RedexFile::open("cpu", None, config.clone()).unwrap();
+            let t0 = thread_cpu_ns();
+            if len == 0 {
+                for _ in 0..entries / 64 {
+                    black_box(f.append_batch(&batch).unwrap());
+                }
+            } else {
+                for _ in 0..entries {
+                    black_box(f.append(&payload).unwrap());
+                }
+            }
+            let ns = (thread_cpu_ns() - t0) as f64 / entries as f64;
+            best = best.min(ns);
+            drop(f);
+        }
+        println!(
+            "redex_append_cpu/{name}: {best:.1} ns CPU per entry ({:.2}M/s of CPU)",
+            1000.0 / best
+        );
+    }
+}
+
 /// Tasks created through the fold (append + fold, until all are folded), and `find_many`
 /// over 10k tasks with a status filter.
 fn tasks(c: &mut Criterion) {
@@ -227,6 +316,9 @@ fn main() {
             .is_none_or(|f| name.contains(f) || f.contains(name))
     };
     appends(&mut c);
+    if wanted("redex_append_cpu") {
+        append_cpu();
+    }
     if wanted("redex_tail_latency") {
         tail_latency();
     }

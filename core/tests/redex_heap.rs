@@ -309,6 +309,58 @@ fn reused_segment_buffers_never_leak_old_bytes() {
     assert!(seen >= 40, "{seen}");
 }
 
+/// Segments past 2 MiB reserve their whole limit (and the next segment starts reserved);
+/// batches and single appends of mixed sizes, across rolls, evictions and buffer reuse,
+/// must all read back exactly.
+#[test]
+fn big_segments_read_back_exactly_across_rolls_and_reuse() {
+    let f = RedexFile::open(
+        "big",
+        None,
+        RedexFileConfig::heap()
+            .with_segments(3 << 20, 1 << 16)
+            .with_retention(Retention {
+                max_bytes: Some(7 << 20),
+                ..Default::default()
+            }),
+    )
+    .unwrap();
+    // Sizes cross the inline length, XXH3's 240-byte boundary and its 1 KiB block.
+    let payload = |seq: u64| -> Vec<u8> {
+        let len = (seq.wrapping_mul(0x9E37_79B9) >> 7) % 3000;
+        (0..len)
+            .map(|i| (seq as u8) ^ (i as u8).rotate_left(3))
+            .collect()
+    };
+    let mut seq = 0u64;
+    while seq < 16_000 {
+        if seq.is_multiple_of(5) {
+            let batch: Vec<Vec<u8>> = (seq..seq + 64).map(payload).collect();
+            assert_eq!(f.append_batch(&batch).unwrap(), Some(seq));
+            seq += 64;
+        } else {
+            assert_eq!(f.append(&payload(seq)).unwrap(), seq);
+            seq += 1;
+        }
+        if seq % 4099 < 65 {
+            let all = f.read_range(0, u64::MAX);
+            assert_eq!(all.last().unwrap().seq, seq - 1);
+            for e in &all {
+                assert_eq!(e.payload, payload(e.seq), "seq {}", e.seq);
+            }
+        }
+    }
+    f.sweep_retention().unwrap();
+    let st = f.stats();
+    assert!(st.evicted > 0 && st.segments >= 2, "{st:?}");
+    assert!(st.retained_bytes <= 7 << 20, "{st:?}");
+    let all = f.read_range(0, u64::MAX);
+    assert_eq!(all.len() as u64, st.retained_events);
+    for e in &all {
+        assert_eq!(e.payload, payload(e.seq), "seq {}", e.seq);
+    }
+}
+
 #[test]
 fn retention_by_count_bytes_and_age_on_heap() {
     let by_count = RedexFile::open(

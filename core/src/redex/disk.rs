@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::error::RedexError;
 use super::record::{ENTRY_LEN, IndexRecord};
+use super::segbuf::SegBuf;
 use super::segment::MemSegment;
 
 /// What recovery found, summed over a file's segments.
@@ -210,7 +211,7 @@ impl DiskSegment {
                 .map_err(|e| RedexError::io("write", &pts, e))?;
         }
         dat.truncate(dat_end);
-        seg.data = dat;
+        seg.data = SegBuf::from_vec(dat);
         seg.disk = Some(disk);
         Ok(seg)
     }

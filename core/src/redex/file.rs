@@ -268,11 +268,13 @@ impl Core {
         self.check_open(st)?;
         let max = u64::from(self.config.max_payload_bytes);
         let mut heap_bytes = 0u64;
+        let mut bytes = 0u64;
         for p in payloads {
             let len = p.as_ref().len() as u64;
             if len > max {
                 return Err(RedexError::PayloadTooLarge { size: len, max });
             }
+            bytes += len;
             if len != INLINE_LEN as u64 {
                 heap_bytes += len;
             }
@@ -303,39 +305,52 @@ impl Core {
         } = st;
         let seg = store.active();
         let (recs0, data0) = (seg.recs.len(), seg.data.len());
-        let mut bytes = 0u64;
-        seg.data.reserve(heap_bytes as usize);
-        seg.recs.reserve(n);
-        seg.ts.reserve(n);
+        let max_entries = self.config.segment_max_entries as usize;
+        seg.data
+            .reserve(heap_bytes as usize, self.config.segment_max_bytes as usize);
+        seg.recs.reserve(n, max_entries);
+        seg.ts.reserve(n, max_entries);
+        // Payload bytes and records in one pass; the offset is tracked in a register rather
+        // than re-read from the buffer.
+        let mut off = data0 as u32;
         for (k, p) in payloads.iter().enumerate() {
             let p = p.as_ref();
-            let rec = make_record(first + k as u64, seg.data.len() as u32, p);
-            if !rec.is_inline() {
+            let seq = first + k as u64;
+            let rec = if p.len() == INLINE_LEN {
+                let mut b = [0u8; INLINE_LEN];
+                b.copy_from_slice(p);
+                IndexRecord::inline(seq, b)
+            } else {
+                let r = IndexRecord::heap(seq, off, p);
                 seg.data.extend_from_slice(p);
+                off = off.wrapping_add(p.len() as u32);
+                r
+            };
+            seg.recs.push(rec);
+        }
+        seg.ts.extend_repeat(now, n);
+        if let Some(w) = disk.as_mut() {
+            // The batch's payload bytes are contiguous in the segment: one copy.
+            w.dat.extend_from_slice(&seg.data[data0..]);
+            w.idx.reserve(n * ENTRY_LEN);
+            for r in &seg.recs[recs0..] {
+                w.idx.extend_from_slice(&r.encode());
             }
-            if let Some(w) = disk.as_mut() {
-                if !rec.is_inline() {
-                    w.dat.extend_from_slice(p);
-                }
-                w.idx.extend_from_slice(&rec.encode());
+            w.ts.reserve(n * 8);
+            for _ in 0..n {
                 w.ts.extend_from_slice(&now.to_le_bytes());
             }
-            bytes += p.len() as u64;
-            seg.recs.push(rec);
-            seg.ts.push(now);
-        }
-        if let Some(w) = disk.as_mut()
-            && w.dat.len() + w.idx.len() + w.ts.len() >= BUF_CAP
-        {
-            let d = seg.disk.as_ref().expect("disk file has disk segments");
-            if let Err(e) = w.flush(d) {
-                // Nothing of this call is committed: roll the segment back.
-                *poisoned = true;
-                w.clear();
-                seg.recs.truncate(recs0);
-                seg.ts.truncate(recs0);
-                seg.data.truncate(data0);
-                return Err(e);
+            if w.dat.len() + w.idx.len() + w.ts.len() >= BUF_CAP {
+                let d = seg.disk.as_ref().expect("disk file has disk segments");
+                if let Err(e) = w.flush(d) {
+                    // Nothing of this call is committed: roll the segment back.
+                    *poisoned = true;
+                    w.clear();
+                    seg.recs.truncate(recs0);
+                    seg.ts.truncate(recs0);
+                    seg.data.truncate(data0);
+                    return Err(e);
+                }
             }
         }
         store.count += n as u64;
@@ -398,9 +413,15 @@ impl Core {
             None => None,
         };
         let spare = st.store.spare.take();
-        st.store
-            .segs
-            .push_back(MemSegment::reusing(base, disk_seg, spare));
+        let seg = MemSegment::following(
+            st.store.active(),
+            base,
+            disk_seg,
+            spare,
+            self.config.segment_max_entries as usize,
+            self.config.segment_max_bytes as usize,
+        );
+        st.store.segs.push_back(seg);
         Ok(())
     }
 
@@ -531,17 +552,6 @@ impl Core {
     /// The lowest seq a new tail may start from.
     pub(crate) fn low_seq(&self) -> u64 {
         self.state.lock().low_seq
-    }
-}
-
-#[inline]
-fn make_record(seq: u64, offset: u32, p: &[u8]) -> IndexRecord {
-    if p.len() == INLINE_LEN {
-        let mut b = [0u8; INLINE_LEN];
-        b.copy_from_slice(p);
-        IndexRecord::inline(seq, b)
-    } else {
-        IndexRecord::heap(seq, offset, p)
     }
 }
 

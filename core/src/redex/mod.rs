@@ -30,6 +30,7 @@ mod error;
 mod file;
 mod manager;
 pub mod record;
+mod segbuf;
 mod segment;
 mod sync;
 mod tail;

@@ -5,40 +5,56 @@ use std::collections::VecDeque;
 
 use super::disk::DiskSegment;
 use super::record::{INLINE_LEN, IndexRecord};
+use super::segbuf::SegBuf;
 
 /// One segment: records with ascending seqs, their timestamps and the payload bytes.
 pub(crate) struct MemSegment {
     /// The first seq this segment may hold (its file name on disk).
     pub base_seq: u64,
-    pub recs: Vec<IndexRecord>,
-    pub ts: Vec<u64>,
-    pub data: Vec<u8>,
+    pub recs: SegBuf<IndexRecord>,
+    pub ts: SegBuf<u64>,
+    pub data: SegBuf<u8>,
     pub disk: Option<DiskSegment>,
 }
 
 /// The emptied buffers of an evicted segment, kept so the next segment reuses memory that is
 /// already faulted in instead of fresh pages (which cost a fault and a zeroing each).
 pub(crate) struct Spare {
-    recs: Vec<IndexRecord>,
-    ts: Vec<u64>,
-    data: Vec<u8>,
+    recs: SegBuf<IndexRecord>,
+    ts: SegBuf<u64>,
+    data: SegBuf<u8>,
 }
 
 impl MemSegment {
     pub fn new(base_seq: u64, disk: Option<DiskSegment>) -> MemSegment {
         MemSegment {
             base_seq,
-            recs: Vec::new(),
-            ts: Vec::new(),
-            data: Vec::new(),
+            recs: SegBuf::new(),
+            ts: SegBuf::new(),
+            data: SegBuf::new(),
             disk,
         }
     }
 
-    /// A new empty segment built on `spare`'s buffers when there is one.
-    pub fn reusing(base_seq: u64, disk: Option<DiskSegment>, spare: Option<Spare>) -> MemSegment {
+    /// A new empty segment following `prev`, built on `spare`'s buffers when there is one,
+    /// else on buffers reserved up front when `prev`'s grew big (see [`SegBuf::sized_like`]).
+    /// `max_entries` and `max_bytes` are the segment limits.
+    pub fn following(
+        prev: &MemSegment,
+        base_seq: u64,
+        disk: Option<DiskSegment>,
+        spare: Option<Spare>,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> MemSegment {
         match spare {
-            None => MemSegment::new(base_seq, disk),
+            None => MemSegment {
+                base_seq,
+                recs: SegBuf::sized_like(&prev.recs, max_entries),
+                ts: SegBuf::sized_like(&prev.ts, max_entries),
+                data: SegBuf::sized_like(&prev.data, max_bytes),
+                disk,
+            },
             Some(Spare { recs, ts, data }) => MemSegment {
                 base_seq,
                 recs,

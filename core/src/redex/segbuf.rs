@@ -1,0 +1,215 @@
+//! [`SegBuf`]: the growable buffer behind a segment's records, timestamps and payload bytes.
+//!
+//! Promises: it behaves like a `Vec<T>` for the operations segments need (push, extend,
+//! truncate, clear, read as a slice). Small buffers grow like a `Vec`. Once a buffer must grow
+//! past [`BIG_BYTES`] it reserves room for the segment's whole limit at once, so a big segment
+//! reallocates (and copies) at most once instead of at every doubling. On Linux that
+//! reservation is advised for transparent huge pages: a log that grows by fresh memory then
+//! takes one page fault (one zeroing, one memory-cgroup charge) per 2 MiB instead of per
+//! 4 KiB, which is where most of the time of a 1 KiB or batched append went (see
+//! `docs/redex.md`, Performance).
+//!
+//! Does not promise: huge pages (advice only; the kernel may ignore it, e.g. when
+//! transparent huge pages are disabled, and then plain pages are used), or any bound on
+//! spare capacity beyond the segment limit. A reservation is address space; the system
+//! allocator backs it with memory only where it is written (true of glibc and musl on Linux
+//! for allocations this large). Small files (under 2 MiB per buffer) never reserve ahead and
+//! never get huge pages, so many small channels cost no more than before.
+
+use std::ops::Deref;
+
+/// Buffers at most this large grow like a `Vec`; beyond it they reserve the segment limit.
+pub(crate) const BIG_BYTES: usize = 2 << 20;
+
+/// A `Vec<T>` that reserves a segment's whole limit once it is big; see the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct SegBuf<T> {
+    v: Vec<T>,
+}
+
+impl<T: Copy> SegBuf<T> {
+    /// An empty buffer (no allocation).
+    pub fn new() -> SegBuf<T> {
+        SegBuf { v: Vec::new() }
+    }
+
+    /// Wraps an existing vector (e.g. bytes read from disk).
+    pub fn from_vec(v: Vec<T>) -> SegBuf<T> {
+        SegBuf { v }
+    }
+
+    /// An empty buffer for the segment after one whose buffer was `prev`: when `prev` grew
+    /// big, the file is evidently large, so the whole `limit` is reserved now rather than
+    /// after growing through small allocations (and their copies) again.
+    pub fn sized_like(prev: &SegBuf<T>, limit: usize) -> SegBuf<T> {
+        let mut b = SegBuf::new();
+        if prev.capacity().saturating_mul(std::mem::size_of::<T>()) > BIG_BYTES {
+            b.grow(limit, limit);
+        }
+        b
+    }
+
+    /// Makes room for `additional` more elements. `limit` is the number of elements the
+    /// segment may hold before it rolls; a buffer growing past [`BIG_BYTES`] reserves
+    /// `max(limit, len + additional)` elements at once.
+    #[inline]
+    pub fn reserve(&mut self, additional: usize, limit: usize) {
+        if self.v.capacity() - self.v.len() >= additional {
+            return;
+        }
+        self.grow(additional, limit);
+    }
+
+    #[cold]
+    fn grow(&mut self, additional: usize, limit: usize) {
+        let need = self.v.len().saturating_add(additional);
+        let elem = std::mem::size_of::<T>().max(1);
+        if need.saturating_mul(elem) <= BIG_BYTES {
+            self.v.reserve(additional);
+            return;
+        }
+        let target = need.max(limit);
+        // Reserving the whole limit can fail where a smaller step would not (e.g. strict
+        // overcommit accounting): fall back to ordinary growth then.
+        if self.v.try_reserve_exact(target - self.v.len()).is_err() {
+            self.v.reserve(additional);
+        }
+        advise_huge(
+            self.v.as_ptr().cast(),
+            self.v.capacity().saturating_mul(elem),
+        );
+    }
+
+    /// Appends one element.
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        self.v.push(x);
+    }
+
+    /// Appends `xs`.
+    #[inline]
+    pub fn extend_from_slice(&mut self, xs: &[T]) {
+        self.v.extend_from_slice(xs);
+    }
+
+    /// Appends `n` copies of `x`.
+    #[inline]
+    pub fn extend_repeat(&mut self, x: T, n: usize) {
+        self.v.resize(self.v.len() + n, x);
+    }
+
+    /// Shortens to `len` elements (no-op if already shorter); capacity is kept.
+    pub fn truncate(&mut self, len: usize) {
+        self.v.truncate(len);
+    }
+
+    /// Removes every element; capacity is kept.
+    pub fn clear(&mut self) {
+        self.v.clear();
+    }
+
+    /// Elements the buffer holds without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.v.capacity()
+    }
+}
+
+impl<T> Deref for SegBuf<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        &self.v
+    }
+}
+
+/// Advises transparent huge pages for the 2 MiB-aligned part of `[ptr, ptr + len)`.
+#[cfg(target_os = "linux")]
+fn advise_huge(ptr: *const u8, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = (ptr as usize).next_multiple_of(HUGE);
+    let end = (ptr as usize).saturating_add(len) & !(HUGE - 1);
+    if end <= start {
+        return;
+    }
+    // SAFETY: `[start, end)` lies inside one live allocation this buffer owns (rounded
+    // inwards to page boundaries, as madvise requires). MADV_HUGEPAGE only changes how the
+    // kernel backs the range; it never changes its contents or validity, so no Rust
+    // invariant depends on the call, and a failure (e.g. THP disabled) is harmless advice
+    // not taken, hence the ignored result.
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_ptr: *const u8, _len: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_buffers_grow_like_a_vec() {
+        let mut b: SegBuf<u64> = SegBuf::new();
+        b.reserve(10, 1 << 30);
+        assert!(b.capacity() >= 10);
+        assert!(
+            b.capacity() * 8 <= BIG_BYTES,
+            "no big reservation for a small buffer"
+        );
+        for i in 0..10 {
+            b.push(i);
+        }
+        b.extend_from_slice(&[10, 11]);
+        b.extend_repeat(7, 3);
+        assert_eq!(&b[..], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 7, 7, 7]);
+        b.truncate(2);
+        assert_eq!(&b[..], &[0, 1]);
+        let cap = b.capacity();
+        b.clear();
+        assert!(b.is_empty());
+        assert_eq!(b.capacity(), cap);
+    }
+
+    #[test]
+    fn a_big_buffer_reserves_its_limit_once_and_keeps_its_contents() {
+        let mut b: SegBuf<u8> = SegBuf::new();
+        let limit = 8 << 20;
+        let mut expect = Vec::new();
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(64 * 1024).collect();
+        let mut caps = Vec::new();
+        while b.len() + chunk.len() <= limit {
+            b.reserve(chunk.len(), limit);
+            b.extend_from_slice(&chunk);
+            expect.extend_from_slice(&chunk);
+            caps.push(b.capacity());
+        }
+        assert_eq!(&b[..], &expect[..]);
+        // Past BIG_BYTES the capacity jumps to the limit and never changes again.
+        let big: Vec<usize> = caps.iter().copied().filter(|&c| c > BIG_BYTES).collect();
+        assert!(!big.is_empty());
+        assert!(big.iter().all(|&c| c == big[0] && c >= limit), "{big:?}");
+    }
+
+    #[test]
+    fn the_segment_after_a_big_one_starts_reserved() {
+        let mut big: SegBuf<u64> = SegBuf::new();
+        big.reserve(BIG_BYTES / 8 + 1, 1 << 20);
+        let next = SegBuf::sized_like(&big, 1 << 20);
+        assert!(next.is_empty() && next.capacity() >= 1 << 20);
+        let small: SegBuf<u64> = SegBuf::from_vec(vec![1; 100]);
+        assert_eq!(SegBuf::sized_like(&small, 1 << 20).capacity(), 0);
+    }
+
+    #[test]
+    fn a_request_beyond_the_limit_is_still_served() {
+        let mut b: SegBuf<u8> = SegBuf::from_vec(vec![1, 2, 3]);
+        let big = vec![9u8; BIG_BYTES + 5];
+        b.reserve(big.len(), 1024);
+        assert!(b.capacity() >= big.len() + 3);
+        b.extend_from_slice(&big);
+        assert_eq!(b.len(), big.len() + 3);
+        assert_eq!(&b[..3], &[1, 2, 3]);
+    }
+}
