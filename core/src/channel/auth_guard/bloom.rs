@@ -11,15 +11,13 @@ const BIT_MASK: u64 = (WORDS as u64 * 64) - 1;
 /// A fixed-size bloom filter over pre-hashed keys.
 #[derive(Clone)]
 pub(crate) struct Bloom {
-    words: Box<[u64; WORDS]>,
+    words: [u64; WORDS],
 }
 
 impl Bloom {
     /// An empty filter.
     pub(crate) fn new() -> Bloom {
-        Bloom {
-            words: Box::new([0; WORDS]),
-        }
+        Bloom { words: [0; WORDS] }
     }
 
     #[inline(always)]
