@@ -15,8 +15,10 @@
 //! Routing and relay are the endpoint's (see `mesh::session`); the node exposes them:
 //! [`MeshNode::add_route`] sends a destination's packets through a neighbour,
 //! [`MeshNode::connect_via`] dials a node through a neighbour (the handshake is relayed), and
-//! every node forwards routed datagrams for others without decrypting them. Not promised
-//! (yet): a zero-allocation packet pool, fair scheduling across streams, route discovery.
+//! every node forwards routed datagrams for others without decrypting them. Sent datagrams'
+//! buffers go back to the endpoint's packet pool after `sendmmsg` (no allocation per packet
+//! in steady state); data frames leave in the endpoint's fair (deficit round robin) order.
+//! Not promised (yet): route discovery.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -28,7 +30,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::identity::{NodeCard, NodeId};
 use crate::mesh::session::{
-    Counters, Endpoint, EndpointConfig, Event, Health, MeshError, Transmit,
+    Counters, Endpoint, EndpointConfig, Event, Health, MeshError, PacketPool, PoolStats, Transmit,
 };
 use crate::mesh::stream::{StreamMode, StreamTag};
 
@@ -66,6 +68,8 @@ struct Shared {
     stop: AtomicBool,
     last_timestamp: AtomicU64,
     send_errors: AtomicU64,
+    /// The endpoint's packet pool: sent datagrams' buffers go back to it.
+    pool: Arc<PacketPool>,
 }
 
 impl Shared {
@@ -76,13 +80,16 @@ impl Shared {
         }
     }
 
-    /// Sends datagrams (call without the lock).
+    /// Sends datagrams (call without the lock) and hands their buffers back to the pool.
     fn send_all(&self, batch: &mut Vec<Transmit>) {
+        if batch.is_empty() {
+            return;
+        }
         let errors = send_datagrams(&self.socket, batch);
         if errors > 0 {
             self.send_errors.fetch_add(errors, Ordering::Relaxed);
         }
-        batch.clear();
+        self.pool.put_all(batch.drain(..).map(|t| t.data));
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Endpoint>, MeshError> {
@@ -136,6 +143,7 @@ impl MeshNode {
         let endpoint = Endpoint::new(config.endpoint);
         let node_id = endpoint.node_id();
         let card = endpoint.card();
+        let pool = Arc::clone(endpoint.packet_pool());
         let shared = Arc::new(Shared {
             ep: Mutex::new(endpoint),
             changed: Condvar::new(),
@@ -143,6 +151,7 @@ impl MeshNode {
             stop: AtomicBool::new(false),
             last_timestamp: AtomicU64::new(0),
             send_errors: AtomicU64::new(0),
+            pool,
         });
         let io_shared = Arc::clone(&shared);
         let io = std::thread::Builder::new()
@@ -473,6 +482,12 @@ impl MeshNode {
         self.shared.ep.lock().counters().clone()
     }
 
+    /// Counters of the packet pool the send path takes its buffers from (`misses` stop
+    /// growing once the node reached steady state).
+    pub fn pool_stats(&self) -> PoolStats {
+        self.shared.pool.stats()
+    }
+
     /// Datagrams the socket refused to send.
     pub fn send_errors(&self) -> u64 {
         self.shared.send_errors.load(Ordering::Relaxed)
@@ -518,21 +533,40 @@ impl Drop for MeshNode {
 /// many datagrams the kernel refused (each refused one is skipped, the rest still go).
 #[cfg(target_os = "linux")]
 fn send_datagrams(socket: &UdpSocket, batch: &[Transmit]) -> u64 {
+    use std::cell::RefCell;
+    thread_local! {
+        static SCRATCH: RefCell<SendScratch> = RefCell::new(SendScratch::default());
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => send_datagrams_with(socket, batch, &mut scratch),
+        Err(_) => send_datagrams_with(socket, batch, &mut SendScratch::default()),
+    })
+}
+
+/// Vectors `send_datagrams` reuses on each thread (no allocation per batch once grown).
+#[cfg(target_os = "linux")]
+#[derive(Default)]
+struct SendScratch {
+    addrs: Vec<socket2::SockAddr>,
+    iovs: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
+}
+
+/// [`send_datagrams`] with explicit scratch vectors.
+#[cfg(target_os = "linux")]
+fn send_datagrams_with(socket: &UdpSocket, batch: &[Transmit], s: &mut SendScratch) -> u64 {
     use std::os::fd::AsRawFd;
     let mut errors = 0u64;
     for chunk in batch.chunks(MMSG_MAX) {
-        let addrs: Vec<socket2::SockAddr> = chunk
-            .iter()
-            .map(|t| socket2::SockAddr::from(t.dest))
-            .collect();
-        let mut iovs: Vec<libc::iovec> = chunk
-            .iter()
-            .map(|t| libc::iovec {
-                iov_base: t.data.as_ptr() as *mut libc::c_void,
-                iov_len: t.data.len(),
-            })
-            .collect();
-        let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(chunk.len());
+        let SendScratch { addrs, iovs, msgs } = s;
+        addrs.clear();
+        iovs.clear();
+        msgs.clear();
+        addrs.extend(chunk.iter().map(|t| socket2::SockAddr::from(t.dest)));
+        iovs.extend(chunk.iter().map(|t| libc::iovec {
+            iov_base: t.data.as_ptr() as *mut libc::c_void,
+            iov_len: t.data.len(),
+        }));
         for (addr, iov) in addrs.iter().zip(iovs.iter_mut()) {
             // SAFETY: `mmsghdr` is a plain C struct; all-zero bytes are a valid value of it.
             let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };

@@ -107,12 +107,28 @@ pub fn sealed_datagram(
     route: Option<&RoutingHeader>,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
+    let mut buf = Vec::new();
+    sealed_datagram_into(&mut buf, sealer, kind, route, plaintext)?;
+    Ok(buf)
+}
+
+/// As [`sealed_datagram`], writing the datagram into `buf` (replacing its contents; no
+/// allocation when its capacity suffices, e.g. a buffer from a
+/// [`PacketPool`](super::PacketPool)). On error `buf`'s contents are unspecified.
+pub fn sealed_datagram_into(
+    buf: &mut Vec<u8>,
+    sealer: &mut Sealer,
+    kind: SealedKind,
+    route: Option<&RoutingHeader>,
+    plaintext: &[u8],
+) -> Result<(), CryptoError> {
     let skip = if route.is_some() {
         ROUTING_HEADER_LEN
     } else {
         0
     };
-    let mut buf = vec![0u8; skip + HEADER_LEN + plaintext.len() + TAG_LEN];
+    buf.clear();
+    buf.resize(skip + HEADER_LEN + plaintext.len() + TAG_LEN, 0);
     buf[skip + HEADER_LEN..skip + HEADER_LEN + plaintext.len()].copy_from_slice(plaintext);
     if let Some(r) = route {
         r.encode(buf.first_chunk_mut::<ROUTING_HEADER_LEN>().ok_or(
@@ -136,5 +152,5 @@ pub fn sealed_datagram(
     };
     let n = sealer.seal(&mut header, &mut buf[skip..], plaintext.len())?;
     buf.truncate(skip + n);
-    Ok(buf)
+    Ok(())
 }

@@ -64,6 +64,8 @@ pub struct Counters {
     pub links_up: u64,
     /// Changes of the best next hop of some destination (each also an `Event::RouteChanged`).
     pub route_changes: u64,
+    /// Data frames that could not be sealed (the session's nonces are exhausted).
+    pub tx_seal_failed: u64,
 }
 
 impl Counters {

@@ -7,25 +7,29 @@ mod routing;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use self::routing::{Dial, Path, Via, path_for, update_routes};
 use super::carriage::{
     SealedKind, handshake_datagram, is_handshake_header, is_routed_handshake_header,
-    sealed_datagram,
+    sealed_datagram_into,
 };
 use super::{
     Counters, Delivery, EndpointConfig, Event, FailureDetector, Health, HealthChange, MeshError,
-    Transmit,
+    PacketPool, Transmit,
 };
 use crate::identity::{NodeCard, NodeId};
+use crate::mesh::crypto::TAG_LEN;
 use crate::mesh::crypto::{CryptoError, PacketCipher, Sealer};
 use crate::mesh::handshake::{
     HandshakeError, HandshakeEvent, Initiator, PREAMBLE_LEN, PeerTarget, Responder, Session,
 };
 use crate::mesh::route::RoutingTable;
 use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode, StreamTag};
-use crate::mesh::wire::{DatagramKind, Frame, HeaderView, classify, flags, split_packet};
+use crate::mesh::wire::{
+    DatagramKind, Frame, HEADER_LEN, HeaderView, ROUTING_HEADER_LEN, classify, flags, split_packet,
+};
 
 /// Most sessions kept per peer (the current one is never evicted).
 pub const MAX_SESSIONS_PER_PEER: usize = 4;
@@ -74,14 +78,21 @@ struct Sess {
     last_rx: Instant,
     send: HashMap<u64, SendStream>,
     recv: HashMap<u64, RecvStream>,
+    /// Send streams with closed frames waiting, in deficit-round-robin order.
+    active: VecDeque<u64>,
+    /// Whether this session is in the endpoint's `ready` queue.
+    queued: bool,
 }
 
 /// Outputs shared by every state machine of the endpoint.
-#[derive(Default)]
 struct Out {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     counters: Counters,
+    /// Where datagram buffers come from (and where the driver hands them back).
+    pool: Arc<PacketPool>,
+    /// Reused for encoding acks.
+    ack_buf: Vec<u8>,
 }
 
 impl Out {
@@ -107,6 +118,11 @@ pub struct Endpoint {
     out: Out,
     last_now: Option<Instant>,
     scratch: Vec<u64>,
+    /// Sessions with send streams holding closed frames, served round robin by
+    /// `poll_transmit` (see [`Endpoint::poll_transmit`]).
+    ready: VecDeque<u64>,
+    /// Reused list of stream ids.
+    ids: Vec<u64>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -154,7 +170,13 @@ fn seal_to(
         out.counters.tx_no_path += 1;
         return Ok(());
     };
-    let data = sealed_datagram(sealer, kind, path.route.as_ref(), plaintext)?;
+    let mut data = out
+        .pool
+        .take(ROUTING_HEADER_LEN + HEADER_LEN + plaintext.len() + TAG_LEN);
+    if let Err(e) = sealed_datagram_into(&mut data, sealer, kind, path.route.as_ref(), plaintext) {
+        out.pool.put(data);
+        return Err(e);
+    }
     if path.route.is_some() {
         out.counters.routed_sent += 1;
     }
@@ -195,33 +217,19 @@ fn kind(
     }
 }
 
-/// Sends every closed frame of `stream_id` for the first time, along `path`.
-fn send_ready(
-    sid: u64,
-    sess: &mut Sess,
-    out: &mut Out,
-    origin_hash: u32,
-    now: Instant,
-    path: Option<&Path>,
-    stream_id: u64,
-) -> Result<(), CryptoError> {
-    loop {
-        let Some(stream) = sess.send.get_mut(&stream_id) else {
-            return Ok(());
-        };
-        let reliable = stream.mode() == StreamMode::Reliable;
-        let Some(frame) = stream.pop_ready() else {
-            return Ok(());
-        };
-        let f = if reliable { flags::RELIABLE } else { 0 };
-        let k = SealedKind {
-            tag: stream.tag(),
-            ..kind(sid, origin_hash, f, stream_id, frame.sequence, frame.count)
-        };
-        seal_to(&mut sess.cipher.sealer, out, path, k, &frame.frame)?;
-        stream.sent(frame, now);
-        sess.sent_on(now, path);
-        out.counters.frames_sent += 1;
+/// Puts `stream_id` of session `sid` (which has closed frames) into the scheduler: at the
+/// back of its session's active list, and the session at the back of `ready`.
+fn schedule(ready: &mut VecDeque<u64>, sid: u64, sess: &mut Sess, stream_id: u64) {
+    if let Some(stream) = sess.send.get_mut(&stream_id) {
+        let (_, scheduled) = stream.sched();
+        if !*scheduled {
+            *scheduled = true;
+            sess.active.push_back(stream_id);
+        }
+    }
+    if !sess.queued && !sess.active.is_empty() {
+        sess.queued = true;
+        ready.push_back(sid);
     }
 }
 
@@ -271,12 +279,14 @@ fn send_ack(
         return;
     };
     let ack = stream.make_ack(now);
-    let mut body = Vec::with_capacity(ack.encoded_len());
+    let mut body = std::mem::take(&mut out.ack_buf);
+    body.clear();
     ack.encode(&mut body);
     let k = kind(sid, origin_hash, flags::CONTROL, stream_id, 0, 0);
     if emit(sess, out, now, path, k, &body).is_ok() {
         out.counters.acks_sent += 1;
     }
+    out.ack_buf = body;
 }
 
 impl Sess {
@@ -311,10 +321,25 @@ impl Endpoint {
             sessions: HashMap::new(),
             routes: RoutingTable::new(),
             neighbour_cache: HashMap::new(),
-            out: Out::default(),
+            out: Out {
+                transmits: VecDeque::new(),
+                events: VecDeque::new(),
+                counters: Counters::default(),
+                pool: Arc::new(PacketPool::default()),
+                ack_buf: Vec::new(),
+            },
             last_now: None,
             scratch: Vec::new(),
+            ready: VecDeque::new(),
+            ids: Vec::new(),
         }
+    }
+
+    /// The pool the endpoint takes datagram and frame buffers from. A driver hands each sent
+    /// [`Transmit`]'s buffer back with [`PacketPool::put`] / [`PacketPool::put_all`], so the
+    /// send path allocates nothing per packet in steady state.
+    pub fn packet_pool(&self) -> &Arc<PacketPool> {
+        &self.out.pool
     }
 
     /// This node's id.
@@ -505,10 +530,12 @@ impl Endpoint {
             .get_mut(&sid)
             .ok_or(MeshError::NotConnected(peer))?;
         let cfg = self.config.stream;
-        let stream = sess
-            .send
-            .entry(stream_id)
-            .or_insert_with(|| SendStream::new(mode, cfg.max_frame, cfg.window).with_tag(tag));
+        let pool = &self.out.pool;
+        let stream = sess.send.entry(stream_id).or_insert_with(|| {
+            SendStream::new(mode, cfg.max_frame, cfg.window)
+                .with_tag(tag)
+                .with_pool(Arc::clone(pool))
+        });
         if stream.mode() != mode || stream.tag() != tag {
             return Err(MeshError::StreamModeConflict { peer, stream_id });
         }
@@ -540,22 +567,7 @@ impl Endpoint {
         stream.push(event)?;
         self.out.counters.events_sent += 1;
         if stream.has_ready() {
-            let path = path_for(
-                &self.routes,
-                &self.peers,
-                self.me,
-                self.config.max_hops,
-                sess,
-            );
-            send_ready(
-                sid,
-                sess,
-                &mut self.out,
-                self.origin_hash,
-                now,
-                path.as_ref(),
-                stream_id,
-            )?;
+            schedule(&mut self.ready, sid, sess, stream_id);
         }
         Ok(())
     }
@@ -577,51 +589,26 @@ impl Endpoint {
         let Some(sess) = self.sessions.get_mut(&sid) else {
             return (0, Err(MeshError::NotConnected(peer)));
         };
-        let path = path_for(
-            &self.routes,
-            &self.peers,
-            self.me,
-            self.config.max_hops,
-            sess,
-        );
+        let Some(stream) = sess.send.get_mut(&stream_id) else {
+            return (0, Err(MeshError::UnknownStream { peer, stream_id }));
+        };
         let mut queued = 0usize;
-        let mut events = events.into_iter();
-        loop {
-            let Some(stream) = sess.send.get_mut(&stream_id) else {
-                return (queued, Err(MeshError::UnknownStream { peer, stream_id }));
-            };
-            let mut refused = None;
-            for event in events.by_ref() {
-                if let Err(e) = stream.push(event) {
-                    refused = Some(e);
-                    break;
-                }
-                queued += 1;
-                if stream.has_ready() {
-                    break;
-                }
+        let mut refused = None;
+        for event in events {
+            if let Err(e) = stream.push(event) {
+                refused = Some(e);
+                break;
             }
-            let more = refused.is_none() && stream.has_ready();
-            if let Err(e) = send_ready(
-                sid,
-                sess,
-                &mut self.out,
-                self.origin_hash,
-                now,
-                path.as_ref(),
-                stream_id,
-            ) {
-                self.out.counters.events_sent += queued as u64;
-                return (queued, Err(e.into()));
-            }
-            if let Some(e) = refused {
-                self.out.counters.events_sent += queued as u64;
-                return (queued, Err(e.into()));
-            }
-            if !more {
-                self.out.counters.events_sent += queued as u64;
-                return (queued, Ok(()));
-            }
+            queued += 1;
+        }
+        let ready = stream.has_ready();
+        if ready {
+            schedule(&mut self.ready, sid, sess, stream_id);
+        }
+        self.out.counters.events_sent += queued as u64;
+        match refused {
+            Some(e) => (queued, Err(e.into())),
+            None => (queued, Ok(())),
         }
     }
 
@@ -629,43 +616,131 @@ impl Endpoint {
     pub fn flush(&mut self, now: Instant) {
         self.observe(now);
         for (&sid, sess) in self.sessions.iter_mut() {
-            let ids: Vec<u64> = sess.send.keys().copied().collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let path = path_for(
-                &self.routes,
-                &self.peers,
-                self.me,
-                self.config.max_hops,
-                sess,
-            );
-            for stream_id in ids {
-                if let Some(s) = sess.send.get_mut(&stream_id) {
-                    s.close();
+            for (&stream_id, stream) in sess.send.iter_mut() {
+                stream.close();
+                let ready = stream.has_ready();
+                let (_, scheduled) = stream.sched();
+                if !*scheduled && ready {
+                    *scheduled = true;
+                    sess.active.push_back(stream_id);
                 }
-                // A seal failure means the session's nonces are exhausted; nothing to do here.
-                let _ = send_ready(
-                    sid,
-                    sess,
-                    &mut self.out,
-                    self.origin_hash,
-                    now,
-                    path.as_ref(),
-                    stream_id,
-                );
+            }
+            if !sess.queued && !sess.active.is_empty() {
+                sess.queued = true;
+                self.ready.push_back(sid);
             }
         }
     }
 
-    /// The next datagram to send.
+    /// The next datagram to send. Control traffic (handshakes, acks, heartbeats,
+    /// retransmissions, forwarded datagrams) goes first, in the order it was produced; then
+    /// data frames are sealed on demand by the scheduler: sessions with waiting frames take
+    /// turns one packet each, and within a session its streams share by **deficit round
+    /// robin** with a quantum of `max_frame` bytes (each turn a stream may send frames
+    /// totalling its deficit plus one quantum), so a stream with a large backlog cannot
+    /// starve the others: between two packets of any backlogged stream of a session, every
+    /// other backlogged stream of it sends at least one. The datagram's buffer comes from
+    /// [`packet_pool`](Self::packet_pool); give it back there once sent.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.transmits.pop_front()
+        loop {
+            if let Some(t) = self.out.transmits.pop_front() {
+                return Some(t);
+            }
+            let sid = self.ready.pop_front()?;
+            self.serve(sid);
+        }
     }
 
-    /// Datagrams waiting to be sent.
+    /// One scheduler turn of session `sid`: seals the next data frame deficit round robin
+    /// picks among its active streams (at most one), then requeues the session if more wait.
+    fn serve(&mut self, sid: u64) {
+        let Some(sess) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        sess.queued = false;
+        let Some(now) = self.last_now else {
+            return;
+        };
+        let quantum = self.config.stream.max_frame.max(1);
+        let out = &mut self.out;
+        let path = path_for(
+            &self.routes,
+            &self.peers,
+            self.me,
+            self.config.max_hops,
+            sess,
+        );
+        while let Some(&stream_id) = sess.active.front() {
+            let Some(stream) = sess.send.get_mut(&stream_id) else {
+                sess.active.pop_front();
+                continue;
+            };
+            let Some(len) = stream.next_ready_len() else {
+                let (deficit, scheduled) = stream.sched();
+                (*deficit, *scheduled) = (0, false);
+                sess.active.pop_front();
+                continue;
+            };
+            let (deficit, _) = stream.sched();
+            if *deficit < len {
+                // This stream used its share of the round: it gets the next quantum and
+                // waits behind the others.
+                *deficit += quantum;
+                sess.active.rotate_left(1);
+                continue;
+            }
+            *deficit -= len;
+            let Some(frame) = stream.pop_ready() else {
+                continue;
+            };
+            let f = if stream.mode() == StreamMode::Reliable {
+                flags::RELIABLE
+            } else {
+                0
+            };
+            let k = SealedKind {
+                tag: stream.tag(),
+                ..kind(
+                    sid,
+                    self.origin_hash,
+                    f,
+                    stream_id,
+                    frame.sequence,
+                    frame.count,
+                )
+            };
+            // A seal failure means the session's nonces are exhausted: the frame counts as
+            // sent (a reliable one stays unacked), nothing more can be sealed on it.
+            if seal_to(&mut sess.cipher.sealer, out, path.as_ref(), k, &frame.frame).is_err() {
+                out.counters.tx_seal_failed += 1;
+            }
+            stream.sent(frame, now);
+            out.counters.frames_sent += 1;
+            if !stream.has_ready() {
+                let (deficit, scheduled) = stream.sched();
+                (*deficit, *scheduled) = (0, false);
+                sess.active.pop_front();
+            }
+            sess.sent_on(now, path.as_ref());
+            break;
+        }
+        if !sess.active.is_empty() {
+            sess.queued = true;
+            self.ready.push_back(sid);
+        }
+    }
+
+    /// Datagrams waiting to be sent: queued ones plus data frames the scheduler has not
+    /// sealed yet.
     pub fn pending_transmits(&self) -> usize {
-        self.out.transmits.len()
+        let frames: usize = self
+            .ready
+            .iter()
+            .filter_map(|sid| self.sessions.get(sid))
+            .flat_map(|s| s.active.iter().filter_map(|id| s.send.get(id)))
+            .map(|st| st.ready_frames())
+            .sum();
+        self.out.transmits.len() + frames
     }
 
     /// The next event for the application. Taking a reliable delivery returns its bytes to
@@ -782,6 +857,7 @@ impl Endpoint {
         let (det, scfg) = cfg;
         let origin = self.origin_hash;
         let scratch = &mut self.scratch;
+        let ids = &mut self.ids;
         let (me, max_hops) = (self.me, self.config.max_hops);
         for (&sid, sess) in self.sessions.iter_mut() {
             let current = self
@@ -809,12 +885,11 @@ impl Endpoint {
                     out.counters.probes_sent += 1;
                 }
             }
-            let ids: Vec<u64> = if sess.retransmits(current, now, det.fail_after) {
-                sess.send.keys().copied().collect()
-            } else {
-                Vec::new()
-            };
-            for stream_id in ids {
+            ids.clear();
+            if sess.retransmits(current, now, det.fail_after) {
+                ids.extend(sess.send.keys().copied());
+            }
+            for &stream_id in ids.iter() {
                 scratch.clear();
                 if let Some(s) = sess.send.get(&stream_id) {
                     s.due(now, scfg.rto, scratch);
@@ -832,16 +907,17 @@ impl Endpoint {
                     );
                 }
             }
-            let ids: Vec<u64> = sess
-                .recv
-                .iter()
-                .filter(|(_, r)| {
-                    r.poll_ack(scfg.ack_refresh, scfg.ack_linger)
-                        .is_some_and(|t| t <= now)
-                })
-                .map(|(&id, _)| id)
-                .collect();
-            for stream_id in ids {
+            ids.clear();
+            ids.extend(
+                sess.recv
+                    .iter()
+                    .filter(|(_, r)| {
+                        r.poll_ack(scfg.ack_refresh, scfg.ack_linger)
+                            .is_some_and(|t| t <= now)
+                    })
+                    .map(|(&id, _)| id),
+            );
+            for &stream_id in ids.iter() {
                 send_ack(sid, sess, out, origin, now, path.as_ref(), stream_id);
             }
         }
@@ -1218,6 +1294,8 @@ impl Endpoint {
             last_rx: now,
             send: HashMap::new(),
             recv: HashMap::new(),
+            active: VecDeque::new(),
+            queued: false,
         };
         self.out.counters.sessions_established += 1;
         if initiator {

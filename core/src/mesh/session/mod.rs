@@ -21,6 +21,10 @@
 //! - Heartbeats go out when a peer's current session was idle for `heartbeat_interval`; the
 //!   failure detector reports `Suspected`, `Failed` and `Recovered` from silence alone.
 //!
+//! - Sending: closed data frames are sealed on demand by [`Endpoint::poll_transmit`], control
+//!   packets first, then sessions in turn and each session's streams by deficit round robin
+//!   (quantum `max_frame` bytes), so a backlogged stream cannot starve another. Datagram and
+//!   frame buffers come from a bounded [`PacketPool`] the driver refills after sending.
 //! - Routing (`endpoint::routing`): a routed datagram for another node is forwarded to the
 //!   best next hop without being decrypted (hop budget enforced, hop counts incremented); one
 //!   for this node is opened with the session of its origin, never changes a session's
@@ -41,10 +45,11 @@ mod detector;
 mod endpoint;
 mod error;
 mod event;
+mod pool;
 
 pub use carriage::{
     SealedKind, handshake_datagram, handshake_packet, is_handshake_header,
-    is_routed_handshake_header, sealed_datagram, sealed_packet,
+    is_routed_handshake_header, sealed_datagram, sealed_datagram_into, sealed_packet,
 };
 pub use config::{DEFAULT_MAX_HOPS, DetectorConfig, EndpointConfig, StreamConfig};
 pub use counters::Counters;
@@ -52,3 +57,4 @@ pub use detector::{FailureDetector, Health, HealthChange};
 pub use endpoint::{Endpoint, MAX_SESSIONS_PER_PEER};
 pub use error::MeshError;
 pub use event::{Delivery, Event, Transmit};
+pub use pool::{DEFAULT_BUFFER_CAPACITY, MAX_POOLED_CAPACITY, PacketPool, PoolStats};

@@ -15,10 +15,12 @@
 //!
 //! Promises: no panics on any input; a reliable receiver never delivers a sequence twice or
 //! out of order; a sender never has more than its credit in frames beyond what the receiver's
-//! application consumed. Not promised: fairness across streams (frames leave in the order
-//! they are closed), fragmentation (an event must fit one frame).
+//! application consumed. Fairness across streams is the session's scheduler's (closed frames
+//! wait in [`SendStream`] until it picks them). Not promised: fragmentation (an event must
+//! fit one frame).
 
 mod control;
+mod inflight;
 mod recv;
 mod send;
 

@@ -1,10 +1,13 @@
 //! The sending half of a stream: batching into frames, sequence numbers, unacked frames,
 //! retransmission decisions and credit.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::inflight::InFlight;
 use super::{Ack, StreamError, StreamMode, StreamTag};
+use crate::mesh::session::PacketPool;
 use crate::mesh::wire::EVENT_PREFIX_LEN;
 
 /// A closed frame waiting to be sealed and sent for the first time.
@@ -41,12 +44,19 @@ pub struct SendStream {
     building: Vec<u8>,
     building_count: u16,
     ready: VecDeque<ReadyFrame>,
-    unacked: BTreeMap<u64, Unacked>,
+    unacked: InFlight<Unacked>,
     /// Frame bytes closed so far (reliable credit accounting).
     committed: u64,
     credit_limit: u64,
     free: Vec<Vec<u8>>,
+    pool: Option<Arc<PacketPool>>,
     tag: StreamTag,
+    /// Deficit round robin state (see `mesh::session`'s scheduler): bytes this stream may
+    /// still send in the current round, and whether it is in its session's active list.
+    deficit: usize,
+    scheduled: bool,
+    /// Reused by `on_ack` (no allocation per ack).
+    acked: Vec<u64>,
 }
 
 impl SendStream {
@@ -60,12 +70,23 @@ impl SendStream {
             building: Vec::new(),
             building_count: 0,
             ready: VecDeque::new(),
-            unacked: BTreeMap::new(),
+            unacked: InFlight::new(),
             committed: 0,
             credit_limit: initial_credit,
             free: Vec::new(),
+            pool: None,
             tag: StreamTag::default(),
+            deficit: 0,
+            scheduled: false,
+            acked: Vec::new(),
         }
+    }
+
+    /// The same stream taking its frame buffers from `pool` and handing them back to it
+    /// (instead of a small private free list).
+    pub fn with_pool(mut self, pool: Arc<PacketPool>) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     /// The same stream with header tag `tag` (see [`StreamTag`]).
@@ -84,9 +105,25 @@ impl SendStream {
         self.mode
     }
 
-    /// Frames sent but not yet acknowledged (reliable).
+    /// Frames not yet acknowledged (reliable): sent ones, and closed ones still waiting for
+    /// their first send.
     pub fn unacked(&self) -> usize {
-        self.unacked.len()
+        self.unacked.len() + self.ready.len()
+    }
+
+    /// Closed frames waiting for their first send.
+    pub fn ready_frames(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Length in bytes of the next closed frame to send, if any.
+    pub fn next_ready_len(&self) -> Option<usize> {
+        self.ready.front().map(|f| f.frame.len())
+    }
+
+    /// Scheduler state: bytes of deficit and whether the stream is in the active list.
+    pub(crate) fn sched(&mut self) -> (&mut usize, &mut bool) {
+        (&mut self.deficit, &mut self.scheduled)
     }
 
     /// Whether anything is buffered, ready or unacknowledged.
@@ -134,7 +171,10 @@ impl SendStream {
             self.close();
         }
         if self.building.capacity() == 0 {
-            self.building = self.free.pop().unwrap_or_default();
+            self.building = match &self.pool {
+                Some(pool) => pool.take(self.max_frame),
+                None => self.free.pop().unwrap_or_default(),
+            };
             self.building.reserve(self.max_frame);
         }
         // `need` fits a u16 length prefix: checked above.
@@ -191,7 +231,9 @@ impl SendStream {
     }
 
     fn recycle(&mut self, mut buf: Vec<u8>) {
-        if self.free.len() < 8 {
+        if let Some(pool) = &self.pool {
+            pool.put(buf);
+        } else if self.free.len() < 8 {
             buf.clear();
             self.free.push(buf);
         }
@@ -200,13 +242,13 @@ impl SendStream {
     /// An unacked frame's bytes and event count, for retransmission.
     pub fn unacked_frame(&self, sequence: u64) -> Option<(&[u8], u16)> {
         self.unacked
-            .get(&sequence)
+            .get(sequence)
             .map(|u| (u.frame.as_slice(), u.count))
     }
 
     /// Records that `sequence` was just retransmitted.
     pub fn mark_resent(&mut self, sequence: u64, now: Instant) {
-        if let Some(u) = self.unacked.get_mut(&sequence) {
+        if let Some(u) = self.unacked.get_mut(sequence) {
             u.last_sent = now;
             u.resends = u.resends.saturating_add(1);
         }
@@ -217,20 +259,17 @@ impl SendStream {
     pub fn on_ack(&mut self, ack: &Ack, now: Instant, guard: Duration, resend: &mut Vec<u64>) {
         self.credit_limit = self.credit_limit.max(ack.credit_limit);
         // Everything <= cumulative is received.
-        while let Some(entry) = self.unacked.first_entry() {
-            if *entry.key() > ack.cumulative {
-                break;
-            }
-            let u = entry.remove();
+        while let Some(u) = self.unacked.pop_upto(ack.cumulative) {
             self.recycle(u.frame);
         }
         // In (cumulative, highest]: received unless inside a NACK range.
         if ack.highest <= ack.cumulative {
             return;
         }
-        let mut received = Vec::new();
+        let mut received = std::mem::take(&mut self.acked);
+        received.clear();
         let mut nacks = ack.nacks.iter().peekable();
-        for (&seq, u) in self.unacked.range(ack.cumulative + 1..=ack.highest) {
+        for (seq, u) in self.unacked.range(ack.cumulative + 1, ack.highest) {
             while nacks
                 .peek()
                 .is_some_and(|&&(s, l)| s.saturating_add(u64::from(l)) <= seq)
@@ -244,17 +283,18 @@ impl SendStream {
                 resend.push(seq);
             }
         }
-        for seq in received {
-            if let Some(u) = self.unacked.remove(&seq) {
+        for &seq in &received {
+            if let Some(u) = self.unacked.remove(seq) {
                 self.recycle(u.frame);
             }
         }
+        self.acked = received;
     }
 
     /// Appends to `resend` the unacked sequences whose retransmit timer (`rto`, doubled per
     /// earlier resend, see [`backoff`]) has run out.
     pub fn due(&self, now: Instant, rto: Duration, resend: &mut Vec<u64>) {
-        for (&seq, u) in &self.unacked {
+        for (seq, u) in self.unacked.iter() {
             if now.saturating_duration_since(u.last_sent) >= backoff(rto, u.resends) {
                 resend.push(seq);
             }
@@ -264,7 +304,8 @@ impl SendStream {
     /// When the first unacked frame's retransmit timer fires.
     pub fn poll_timeout(&self, rto: Duration) -> Option<Instant> {
         self.unacked
-            .values()
+            .iter()
+            .map(|(_, u)| u)
             .map(|u| u.last_sent + backoff(rto, u.resends))
             .min()
     }

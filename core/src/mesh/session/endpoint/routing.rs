@@ -218,7 +218,9 @@ impl Endpoint {
                     .and_then(|p| p.addr)
                     .ok_or("no_route")?;
                 self.out.counters.relay_forwarded += 1;
-                self.out.transmit(addr, datagram.to_vec());
+                let mut copy = self.out.pool.take(datagram.len());
+                copy.extend_from_slice(datagram);
+                self.out.transmit(addr, copy);
                 Ok(())
             }
             RelayDecision::Drop(r) => Err(drop_reason(r)),
