@@ -430,6 +430,53 @@ fn a_json_bus_forwards_to_a_json_bus_that_polls_and_pushes_them() {
 }
 
 #[test]
+fn stats_name_the_nodes_address_and_card_which_another_bus_can_list() {
+    bounded(Duration::from_secs(60), || {
+        // B listens on port 0 with a fresh random identity: only its stats can say where it is.
+        let b = EventBus::from_json(
+            &json!({"adapter": {"type": "mesh", "listen": "127.0.0.1:0", "psk_hex": PSK_HEX}})
+                .to_string(),
+        )
+        .expect("bus b");
+        let conn = b.stats().adapter_connection.expect("mesh connection stats");
+        let addr: std::net::SocketAddr = conn.local_addr.expect("local_addr").parse().unwrap();
+        let card = conn.card.expect("card");
+        assert_eq!(addr.ip().to_string(), "127.0.0.1");
+        assert_ne!(addr.port(), 0, "the bound port, not the requested 0");
+        assert_eq!(card.len(), 256);
+        let peer = format!("{addr}@{card}");
+        PeerSpec::parse(&peer, "peer").expect("a valid peers entry");
+        let stats_json = b.stats().to_json();
+        assert_eq!(stats_json["adapter_connection"]["card"], json!(card));
+
+        // A key file fixes the card: it is the identity's card.
+        let dir = scratch("selfinfo");
+        let key = dir.join("a.key");
+        Identity::from_seed(&[5; 32]).save(&key, false).unwrap();
+        let a = EventBus::from_json(
+            &json!({"adapter": {"type": "mesh", "listen": "127.0.0.1:0", "psk_hex": PSK_HEX,
+                    "key_file": key, "peers": [peer], "connect_timeout_ms": 3000}})
+            .to_string(),
+        )
+        .expect("bus a");
+        let a_conn = a.stats().adapter_connection.unwrap();
+        assert_eq!(a_conn.card.as_deref(), Some(card_hex(5).as_str()));
+        for i in 0..10 {
+            a.ingest_str(&format!(r#"{{"i":{i}}}"#)).unwrap();
+        }
+        a.flush().unwrap();
+        let seen = wait_for(&b, 10, Duration::from_secs(20));
+        assert_eq!(
+            seen.iter().copied().collect::<BTreeSet<_>>(),
+            (0..10).collect()
+        );
+        a.shutdown().unwrap();
+        b.shutdown().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
 fn two_buses_that_list_each_other_do_not_bounce_events() {
     bounded(Duration::from_secs(60), || {
         let dir = scratch("twoway");

@@ -66,6 +66,7 @@ impl Link {
             errors: self.errors.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
             last_error: self.last_error.lock().clone(),
+            ..ConnectionStats::default()
         }
     }
 }

@@ -38,6 +38,14 @@ pub struct ConnectionStats {
     pub reconnects: u64,
     /// The most recent error, if any.
     pub last_error: Option<String>,
+    /// Mesh adapter only: the address its node is bound to, with the real port when `listen`
+    /// asked for port 0 (an unspecified IP such as `0.0.0.0` stays as bound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_addr: Option<String>,
+    /// Mesh adapter only: its node's 128-byte card as 256 lowercase hex digits;
+    /// `"{local_addr}@{card}"` is the `peers` entry another bus lists to reach this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<String>,
 }
 
 /// One event handed to an adapter by a drain worker.

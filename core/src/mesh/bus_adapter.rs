@@ -598,6 +598,8 @@ impl Adapter for MeshAdapter {
             errors: self.failed_batches.load(Ordering::Relaxed),
             reconnects: 0,
             last_error: self.last_error.lock().clone(),
+            local_addr: Some(self.node.local_addr().to_string()),
+            card: Some(crate::identity::hex(&self.node.card().to_bytes())),
         })
     }
 }
