@@ -1,22 +1,155 @@
 #!/usr/bin/env python3
-"""Generates channels.json in this folder from the rules in docs/channels.md.
+"""Generates (or, with --check, verifies) channels.json in this folder from the rules in
+docs/channels.md.
 
-Independent of the Rust engine: the hash is the `xxhash` package (the C reference XXH3),
-the hint is computed here, and the invalid names carry hand-written expected error kinds.
-Run by hand after a deliberate change: `pip install xxhash` then
-`python3 tests/cross_lang/wire/gen_channels.py`. u64 values are decimal strings in the JSON
-(JavaScript numbers cannot hold them).
+Independent of the Rust engine: XXH3-64 is written out below from the xxHash specification
+(seed 0, default secret; checked against the C reference `xxhash` package when it is
+installed), the hint is computed here, and the invalid names carry hand-written expected error
+kinds. Plain python3, no packages. Regenerate after a deliberate change:
+`python3 tests/cross_lang/wire/gen_channels.py`; `--check` exits non-zero if the file differs.
+u64 values are decimal strings in the JSON (JavaScript numbers cannot hold them).
 """
 import json
 import os
-
-import xxhash
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+M64 = (1 << 64) - 1
+
+# XXH3-64, seed 0 (constants from the xxHash specification).
+P32_1, P32_2, P32_3 = 0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D
+P64_1, P64_2, P64_3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+P64_4, P64_5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
+PMX1, PMX2 = 0x165667919E3779F9, 0x9FB21C651E98DF25
+SECRET = bytes.fromhex(
+    "b8fe6c3923a44bbe7c01812cf721ad1cded46de9839097db7240a4a4b7b3671f"
+    "cb79e64eccc0e578825ad07dccff7221b8084674f743248ee03590e6813a264c"
+    "3c2852bb91c300cb88d0658b1b532ea371644897a20df94e3819ef46a9deacd8"
+    "a8fa763fe39c343ff9dcbbc7c70b4f1d8a51e04bcdb45931c89f7ec9d9787364"
+    "eac5ac8334d3ebc3c581a0fffa1363eb170ddd51b7f0da49d316552629d4689e"
+    "2b16be587d47a1fc8ff8b8d17ad031ce45cb3a8f95160428afd7fbcabb4b407e")
+
+
+def r32(b, i):
+    return int.from_bytes(b[i:i + 4], "little")
+
+
+def r64(b, i):
+    return int.from_bytes(b[i:i + 8], "little")
+
+
+def fold(a, b):
+    p = (a & M64) * (b & M64)
+    return (p ^ (p >> 64)) & M64
+
+
+def avalanche64(h):
+    h ^= h >> 33
+    h = (h * P64_2) & M64
+    h ^= h >> 29
+    h = (h * P64_3) & M64
+    return h ^ (h >> 32)
+
+
+def avalanche3(h):
+    h ^= h >> 37
+    h = (h * PMX1) & M64
+    return h ^ (h >> 32)
+
+
+def rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def rrmxmx(h, n):
+    h ^= rotl(h, 49) ^ rotl(h, 24)
+    h = (h * PMX2) & M64
+    h ^= ((h >> 35) + n) & M64
+    h = (h * PMX2) & M64
+    return h ^ (h >> 28)
+
+
+def mix16(b, i, s):
+    return fold(r64(b, i) ^ r64(SECRET, s), r64(b, i + 8) ^ r64(SECRET, s + 8))
+
+
+def acc512(acc, b, i, s):
+    for j in range(8):
+        v = r64(b, i + 8 * j)
+        k = v ^ r64(SECRET, s + 8 * j)
+        acc[j ^ 1] = (acc[j ^ 1] + v) & M64
+        acc[j] = (acc[j] + (k & 0xFFFFFFFF) * (k >> 32)) & M64
+
+
+def xxh3_64(b):
+    n = len(b)
+    if n == 0:
+        return avalanche64(r64(SECRET, 56) ^ r64(SECRET, 64))
+    if n <= 3:
+        c = (b[0] << 16) | (b[n >> 1] << 24) | b[n - 1] | (n << 8)
+        return avalanche64(c ^ (r32(SECRET, 0) ^ r32(SECRET, 4)))
+    if n <= 8:
+        x = (r32(b, n - 4) + (r32(b, 0) << 32)) ^ (r64(SECRET, 8) ^ r64(SECRET, 16))
+        return rrmxmx(x, n)
+    if n <= 16:
+        lo = r64(b, 0) ^ r64(SECRET, 24) ^ r64(SECRET, 32)
+        hi = r64(b, n - 8) ^ r64(SECRET, 40) ^ r64(SECRET, 48)
+        swapped = int.from_bytes(lo.to_bytes(8, "little"), "big")
+        return avalanche3((n + swapped + hi + fold(lo, hi)) & M64)
+    if n <= 128:
+        acc = n * P64_1
+        if n > 32:
+            if n > 64:
+                if n > 96:
+                    acc += mix16(b, 48, 96) + mix16(b, n - 64, 112)
+                acc += mix16(b, 32, 64) + mix16(b, n - 48, 80)
+            acc += mix16(b, 16, 32) + mix16(b, n - 32, 48)
+        acc += mix16(b, 0, 0) + mix16(b, n - 16, 16)
+        return avalanche3(acc & M64)
+    if n <= 240:
+        acc = n * P64_1
+        for i in range(8):
+            acc += mix16(b, 16 * i, 16 * i)
+        acc = avalanche3(acc & M64)
+        end = mix16(b, n - 16, 136 - 17)
+        for i in range(8, n // 16):
+            end += mix16(b, 16 * i, 16 * (i - 8) + 3)
+        return avalanche3((acc + end) & M64)
+    acc = [P32_3, P64_1, P64_2, P64_3, P64_4, P32_2, P64_5, P32_1]
+    per_block = (len(SECRET) - 64) // 8
+    block = 64 * per_block
+    blocks = (n - 1) // block
+    for blk in range(blocks):
+        for s in range(per_block):
+            acc512(acc, b, blk * block + 64 * s, 8 * s)
+        for j in range(8):
+            a = acc[j] ^ (acc[j] >> 47) ^ r64(SECRET, len(SECRET) - 64 + 8 * j)
+            acc[j] = (a * P32_1) & M64
+    for s in range(((n - 1) - block * blocks) // 64):
+        acc512(acc, b, blocks * block + 64 * s, 8 * s)
+    acc512(acc, b, n - 64, len(SECRET) - 64 - 7)
+    result = n * P64_1
+    for i in range(4):
+        result += fold(acc[2 * i] ^ r64(SECRET, 11 + 16 * i), acc[2 * i + 1] ^ r64(SECRET, 11 + 16 * i + 8))
+    return avalanche3(result & M64)
+
+
+def self_check():
+    """Compares with the C reference when the `xxhash` package is installed."""
+    try:
+        import xxhash
+    except ImportError:
+        return False
+    import random
+    rng = random.Random(7)
+    for n in list(range(0, 300)) + [1023, 1024, 1025, 2048, 2049, 5000]:
+        data = bytes(rng.randrange(256) for _ in range(n))
+        assert xxh3_64(data) == xxhash.xxh3_64_intdigest(data), n
+    return True
 
 
 def canonical(name):
-    h = xxhash.xxh3_64_intdigest(name.encode("ascii"))
+    h = xxh3_64(name.encode("ascii"))
     return h if h != 0 else 1
 
 
@@ -97,8 +230,8 @@ INVALID_PATTERNS = [
 ]
 
 
-def main():
-    out = {
+def build():
+    return {
         "description": "Channel names: canonical hash = XXH3-64 (seed 0) of the name bytes (0 -> 1), "
                        "wire hint = hash % 65535 + 1. See docs/channels.md.",
         "limits": {"max_name_len": 255, "max_segment_len": 64, "max_segments": 16},
@@ -108,9 +241,22 @@ def main():
         "patterns": PATTERNS,
         "invalid_patterns": [{"pattern": p, "kind": k} for p, k in INVALID_PATTERNS],
     }
-    with open(os.path.join(HERE, "channels.json"), "w") as f:
-        json.dump(out, f, indent=2, ensure_ascii=True)
-        f.write("\n")
+
+
+def main():
+    checked_against_c = self_check()
+    text = json.dumps(build(), indent=2, ensure_ascii=True) + "\n"
+    path = os.path.join(HERE, "channels.json")
+    if "--check" in sys.argv[1:]:
+        with open(path) as f:
+            if f.read() != text:
+                print("channels.json differs from what gen_channels.py generates", file=sys.stderr)
+                sys.exit(1)
+        print("channels.json: ok (%d names%s)" % (len(VALID), ", XXH3 checked against the C reference"
+                                                   if checked_against_c else ""))
+        return
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
