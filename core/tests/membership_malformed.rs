@@ -131,6 +131,19 @@ fn malformed_messages_over_udp_are_counted_and_dropped() {
     };
     a.open_stream_tagged(p.node_id(), CONTROL_STREAM, StreamMode::Reliable, tag)
         .unwrap();
+    // A stream's tag is fixed when it is opened: another tag (or none) is a conflict.
+    for other in [
+        StreamTag::default(),
+        StreamTag {
+            channel_hash: 7,
+            ..tag
+        },
+    ] {
+        assert!(matches!(
+            a.open_stream_tagged(p.node_id(), CONTROL_STREAM, StreamMode::Reliable, other),
+            Err(net::mesh::session::MeshError::StreamModeConflict { .. })
+        ));
+    }
     let mut sent = 0u64;
     for m in samples() {
         let bytes = m.encode().unwrap();
