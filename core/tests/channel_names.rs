@@ -322,3 +322,33 @@ proptest! {
         prop_assert!(tail.matches(&n));
     }
 }
+
+#[test]
+fn errors_map_onto_engine_kinds() {
+    use net::{Error, ErrorKind};
+    let e: Error = ChannelName::parse("a//b").unwrap_err().into();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("segment 1 is empty"), "{e}");
+    let e: Error = ChannelPattern::parse("a/**/b").unwrap_err().into();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let mut r = ChannelRegistry::new();
+    let bad = ChannelConfig {
+        rate_limit: Some(RateLimit {
+            per_sec: 5,
+            burst: 0,
+        }),
+        ..ChannelConfig::default()
+    };
+    let e: Error = r.register(name("x"), bad).unwrap_err().into();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        matches!(&e, Error::Config { key, .. } if key == "channel.rate_limit.burst"),
+        "{e:?}"
+    );
+    r.register(name("x"), ChannelConfig::default()).unwrap();
+    let e: Error = r
+        .register(name("x"), ChannelConfig::default())
+        .unwrap_err()
+        .into();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}

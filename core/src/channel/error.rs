@@ -235,3 +235,40 @@ impl From<ConfigError> for RegistryError {
         RegistryError::InvalidConfig(e)
     }
 }
+
+/// Channel errors map onto the engine's stable kinds: names, patterns and registry refusals are
+/// `invalid_argument`; a rejected [`ConfigError`] is `config` with the key `channel.<field>`.
+impl From<NameError> for crate::Error {
+    fn from(e: NameError) -> crate::Error {
+        crate::Error::InvalidArgument(e.to_string())
+    }
+}
+
+impl From<PatternError> for crate::Error {
+    fn from(e: PatternError) -> crate::Error {
+        crate::Error::InvalidArgument(e.to_string())
+    }
+}
+
+impl From<ConfigError> for crate::Error {
+    fn from(e: ConfigError) -> crate::Error {
+        let key = match &e {
+            ConfigError::EmptyPeerList => "channel.visibility".to_string(),
+            ConfigError::ZeroRateLimit { field } => format!("channel.rate_limit.{field}"),
+            ConfigError::BadCapabilityTag { field, .. } => format!("channel.{field}"),
+        };
+        crate::Error::Config {
+            key,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<RegistryError> for crate::Error {
+    fn from(e: RegistryError) -> crate::Error {
+        match e {
+            RegistryError::InvalidConfig(c) => c.into(),
+            other => crate::Error::InvalidArgument(other.to_string()),
+        }
+    }
+}
