@@ -352,3 +352,42 @@ fn errors_map_onto_engine_kinds() {
         .into();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
+
+#[test]
+fn publish_bucket_enforces_the_rate_limit() {
+    use net::channel::{PublishBucket, RateLimited};
+    const MS: u64 = 1_000_000;
+    let mut b = PublishBucket::new(
+        RateLimit {
+            per_sec: 10,
+            burst: 3,
+        },
+        0,
+    );
+    for _ in 0..3 {
+        assert!(b.try_take(0).is_ok());
+    }
+    assert_eq!(
+        b.try_take(0),
+        Err(RateLimited {
+            retry_after_ns: 100 * MS
+        })
+    );
+    assert_eq!(
+        b.try_take(40 * MS),
+        Err(RateLimited {
+            retry_after_ns: 60 * MS
+        })
+    );
+    assert!(b.try_take(100 * MS).is_ok());
+    // One attempt per millisecond for 10 s: 10 per second pass, nothing more.
+    let passed = (101..10_101u64)
+        .filter(|ms| b.try_take(ms * MS).is_ok())
+        .count();
+    assert_eq!(passed, 100);
+    // A long pause refills only up to the burst; a clock step back refills nothing.
+    let t = 100_000 * MS;
+    let burst = (0..10).filter(|_| b.try_take(t).is_ok()).count();
+    assert_eq!(burst, 3);
+    assert!(b.try_take(t - 50_000 * MS).is_err());
+}

@@ -14,6 +14,7 @@ mod error;
 mod hash;
 mod name;
 mod pattern;
+mod rate;
 mod registry;
 
 pub use auth_guard::{
@@ -28,4 +29,5 @@ pub use error::{ConfigError, NameError, PatternError, RegistryError};
 pub use hash::{ChannelHash, ChannelHint};
 pub use name::{ChannelName, MAX_NAME_LEN, MAX_SEGMENT_LEN, MAX_SEGMENTS, validate};
 pub use pattern::ChannelPattern;
+pub use rate::{PublishBucket, RateLimited};
 pub use registry::{ChannelRegistry, Resolved};
