@@ -217,6 +217,11 @@ fn config_validation_and_access() {
     assert!(private.check_publish(b, false, &["role:sensor"]).is_ok());
     assert!(private.check_publish(b, false, &[] as &[&str]).is_err());
 
+    // A hand-built, unsorted list is answered correctly too.
+    let unsorted = Visibility::Private(vec![NodeId(9), NodeId(3), NodeId(5)]);
+    assert!([3, 5, 9].iter().all(|&p| unsorted.admits(NodeId(p), false)));
+    assert!(!unsorted.admits(NodeId(4), true));
+
     let local = ChannelConfig::with_visibility(Visibility::SubnetLocal);
     assert!(local.check_publish(NodeId(9), true, &[] as &[&str]).is_ok());
     assert_eq!(

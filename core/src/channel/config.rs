@@ -22,7 +22,7 @@ pub enum Visibility {
     Global,
     /// Only peers in the local subnet; gateways do not forward it.
     SubnetLocal,
-    /// Only the listed peers (kept sorted and deduplicated).
+    /// Only the listed peers (`Visibility::private` sorts and deduplicates them).
     Private(Vec<NodeId>),
 }
 
@@ -40,7 +40,11 @@ impl Visibility {
         match self {
             Visibility::Global => true,
             Visibility::SubnetLocal => same_subnet,
-            Visibility::Private(peers) => peers.binary_search(&peer).is_ok(),
+            // Lists built by `Visibility::private` are sorted; a hand-built unsorted list is
+            // still answered correctly (by a scan, on a miss only).
+            Visibility::Private(peers) => {
+                peers.binary_search(&peer).is_ok() || peers.contains(&peer)
+            }
         }
     }
 }
