@@ -20,8 +20,8 @@
 //! fields; every other field rule stays.
 
 use crate::mesh::crypto::{CryptoError, Sealer, TAG_LEN};
-use crate::mesh::stream::StreamTag;
-use crate::mesh::wire::{HEADER_LEN, Header, ROUTING_HEADER_LEN, RoutingHeader, flags};
+use crate::mesh::stream::{FragInfo, StreamTag};
+use crate::mesh::wire::{HEADER_LEN, Header, ROUTING_HEADER_LEN, RoutingHeader, flags, frag_flags};
 
 /// A direct handshake packet carrying `msg`, or `None` if `msg` is longer than a payload can
 /// be.
@@ -88,6 +88,9 @@ pub struct SealedKind {
     pub event_count: u16,
     /// Subprotocol id and channel hint (zero unless a tagged data stream).
     pub tag: StreamTag,
+    /// For a fragment of a large event: `frag_flags` (FRAGMENT, LAST on the last),
+    /// `fragment_id`, and the index as `fragment_offset`.
+    pub frag: Option<FragInfo>,
 }
 
 /// Seals `plaintext` into a fresh direct datagram.
@@ -150,6 +153,11 @@ pub fn sealed_datagram_into(
         channel_hash: kind.tag.channel_hash,
         ..Header::default()
     };
+    if let Some(f) = kind.frag {
+        header.frag_flags = frag_flags::FRAGMENT | if f.last { frag_flags::LAST } else { 0 };
+        header.fragment_id = f.id;
+        header.fragment_offset = f.index;
+    }
     let n = sealer.seal(&mut header, &mut buf[skip..], plaintext.len())?;
     buf.truncate(skip + n);
     Ok(())

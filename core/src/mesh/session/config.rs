@@ -53,13 +53,36 @@ pub struct StreamConfig {
     /// Most receive streams a peer may open on one session; frames for more are dropped
     /// (counted as `too_many_streams`).
     pub max_streams: usize,
+    /// Largest event sent or reassembled; events larger than one frame are fragmented (a
+    /// reliable stream also refuses events larger than `window`, which could never get credit).
+    pub max_message: usize,
+    /// Most fragment bytes a session holds while reassembling (oldest partial events are
+    /// evicted first).
+    pub reassembly_bytes: usize,
+    /// Most partial events a session holds.
+    pub reassembly_partials: usize,
+    /// A partial event still incomplete after this long is dropped.
+    pub reassembly_timeout: Duration,
+}
+
+impl StreamConfig {
+    /// The reassembly limits these settings give.
+    pub fn reassembly_limits(&self) -> crate::mesh::stream::ReassemblyLimits {
+        crate::mesh::stream::ReassemblyLimits {
+            max_message: self.max_message,
+            max_bytes: self.reassembly_bytes,
+            max_partials: self.reassembly_partials,
+            timeout: self.reassembly_timeout,
+        }
+    }
 }
 
 impl Default for StreamConfig {
     /// 1,320-byte frames (1,400-byte datagrams), 1 MiB window, 200 ms retransmit timeout,
     /// 20 ms NACK guard, ack every 16 frames or after 2 ms, refresh every 100 ms for 2 s,
     /// at most 65,536 queued deliveries before fire-and-forget frames are dropped, at most
-    /// 1,024 receive streams per session.
+    /// 1,024 receive streams per session; events up to 8 MiB (fragmented above one frame),
+    /// reassembly of at most 32 MiB and 64 partial events per session, 5 s to complete one.
     fn default() -> Self {
         StreamConfig {
             max_frame: 1320,
@@ -72,6 +95,10 @@ impl Default for StreamConfig {
             ack_linger: Duration::from_secs(2),
             max_queued_frames: 65_536,
             max_streams: 1024,
+            max_message: crate::mesh::stream::DEFAULT_MAX_MESSAGE,
+            reassembly_bytes: 32 << 20,
+            reassembly_partials: 64,
+            reassembly_timeout: Duration::from_secs(5),
         }
     }
 }

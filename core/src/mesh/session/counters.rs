@@ -66,6 +66,46 @@ pub struct Counters {
     pub route_changes: u64,
     /// Data frames that could not be sealed (the session's nonces are exhausted).
     pub tx_seal_failed: u64,
+    /// Fragmentation of events larger than one frame.
+    pub fragments: FragmentCounters,
+}
+
+/// What fragmentation and reassembly did. A fragment datagram that authenticates is
+/// accepted (`rx_accepted`) even when reassembly then drops it; the drops are counted here
+/// by reason (fragments or partial events dropped, see `mesh::stream::FragDrop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FragmentCounters {
+    /// Fragments sealed for the first time.
+    pub sent: u64,
+    /// Fragments received (delivered by their stream: in order for reliable streams).
+    pub received: u64,
+    /// Events put back together and delivered.
+    pub reassembled: u64,
+    /// Drops for inconsistency: empty fragment, index past the last, conflicting last flag,
+    /// or a fragment packet with a nonzero `event_count` (`fragment_bad`).
+    pub bad: u64,
+    /// Fragments whose index was already held (`fragment_overlap`).
+    pub overlap: u64,
+    /// Drops of events growing past `max_message` (`fragment_oversized`).
+    pub oversized: u64,
+    /// Partial events evicted to bound memory (`fragment_evicted`).
+    pub evicted: u64,
+    /// Partial events dropped incomplete after `reassembly_timeout` (`fragment_timed_out`).
+    pub timed_out: u64,
+}
+
+impl FragmentCounters {
+    /// Counts one drop.
+    pub(crate) fn dropped(&mut self, reason: crate::mesh::stream::FragDrop) {
+        use crate::mesh::stream::FragDrop;
+        match reason {
+            FragDrop::Bad => self.bad += 1,
+            FragDrop::Overlap => self.overlap += 1,
+            FragDrop::Oversized => self.oversized += 1,
+            FragDrop::Evicted => self.evicted += 1,
+            FragDrop::TimedOut => self.timed_out += 1,
+        }
+    }
 }
 
 impl Counters {

@@ -26,9 +26,12 @@ use crate::mesh::handshake::{
     HandshakeError, HandshakeEvent, Initiator, PREAMBLE_LEN, PeerTarget, Responder, Session,
 };
 use crate::mesh::route::RoutingTable;
-use crate::mesh::stream::{Ack, Arrival, RecvStream, SendStream, StreamMode, StreamTag};
+use crate::mesh::stream::{
+    Ack, Arrival, FragInfo, Reassembler, RecvStream, SendStream, StreamMode, StreamTag,
+};
 use crate::mesh::wire::{
-    DatagramKind, Frame, HEADER_LEN, HeaderView, ROUTING_HEADER_LEN, classify, flags, split_packet,
+    DatagramKind, Frame, HEADER_LEN, HeaderView, ROUTING_HEADER_LEN, classify, flags, frag_flags,
+    split_packet,
 };
 
 /// Most sessions kept per peer (the current one is never evicted).
@@ -82,6 +85,8 @@ struct Sess {
     active: VecDeque<u64>,
     /// Whether this session is in the endpoint's `ready` queue.
     queued: bool,
+    /// Partial events of the session's receive streams.
+    reasm: Reassembler,
 }
 
 /// Outputs shared by every state machine of the endpoint.
@@ -214,6 +219,7 @@ fn kind(
         origin_hash,
         event_count: count,
         tag: StreamTag::default(),
+        frag: None,
     }
 }
 
@@ -250,11 +256,12 @@ fn resend(
         let Some(stream) = sess.send.get_mut(&stream_id) else {
             return;
         };
-        let Some((frame, count)) = stream.unacked_frame(seq) else {
+        let Some((frame, count, frag)) = stream.unacked_frame(seq) else {
             continue;
         };
         let k = SealedKind {
             tag: stream.tag(),
+            frag,
             ..kind(sid, origin_hash, flags::RELIABLE, stream_id, seq, count)
         };
         if seal_to(&mut sess.cipher.sealer, out, path, k, frame).is_err() {
@@ -533,6 +540,7 @@ impl Endpoint {
         let pool = &self.out.pool;
         let stream = sess.send.entry(stream_id).or_insert_with(|| {
             SendStream::new(mode, cfg.max_frame, cfg.window)
+                .with_max_message(cfg.max_message)
                 .with_tag(tag)
                 .with_pool(Arc::clone(pool))
         });
@@ -698,8 +706,12 @@ impl Endpoint {
             } else {
                 0
             };
+            if frame.frag.is_some() {
+                out.counters.fragments.sent += 1;
+            }
             let k = SealedKind {
                 tag: stream.tag(),
+                frag: frame.frag,
                 ..kind(
                     sid,
                     self.origin_hash,
@@ -799,6 +811,7 @@ impl Endpoint {
             for st in s.recv.values() {
                 at(st.poll_ack(cfg.stream.ack_refresh, cfg.stream.ack_linger));
             }
+            at(s.reasm.poll_timeout());
         }
         t
     }
@@ -906,6 +919,17 @@ impl Endpoint {
                         scratch,
                     );
                 }
+            }
+            if sess.reasm.poll_timeout().is_some_and(|t| t <= now) {
+                let (recv, fragments) = (&mut sess.recv, &mut out.counters.fragments);
+                sess.reasm.expire(now, |d| {
+                    fragments.dropped(d.reason);
+                    if let Some(r) = recv.get_mut(&d.stream_id)
+                        && r.mode() == StreamMode::Reliable
+                    {
+                        r.on_consumed(now, d.bytes as u64);
+                    }
+                });
             }
             ids.clear();
             ids.extend(
@@ -1053,7 +1077,20 @@ impl Endpoint {
             }
             return Ok(());
         }
-        Frame::parse(plain, header.event_count).map_err(|_| "bad_frame")?;
+        let frag = if header.frag_flags & frag_flags::FRAGMENT != 0 {
+            if header.event_count != 0 {
+                out.counters.fragments.bad += 1;
+                return Err("fragment_bad");
+            }
+            Some(FragInfo {
+                id: header.fragment_id,
+                index: header.fragment_offset,
+                last: header.frag_flags & frag_flags::LAST != 0,
+            })
+        } else {
+            Frame::parse(plain, header.event_count).map_err(|_| "bad_frame")?;
+            None
+        };
         let tag = StreamTag {
             subprotocol_id: header.subprotocol_id,
             channel_hash: header.channel_hash,
@@ -1081,21 +1118,41 @@ impl Endpoint {
             return Err("queue_full");
         }
         let stream_id = header.stream_id;
+        let reasm = &mut sess.reasm;
+        // Fragment bytes of a reliable stream dropped by reassembly: their credit returns.
+        let mut released = 0u64;
         let arrival = stream.on_frame(
             now,
             header.sequence,
             plain.to_vec(),
             header.event_count,
+            frag,
             cfg.ack_every,
             cfg.ack_delay,
-            |seq, frame, count| {
-                out.counters.events_delivered += u64::from(count);
-                out.events.push_back(Event::Data(
-                    Delivery::new(peer_id, sid, stream_id, seq, reliable, frame, count)
-                        .with_tag(tag),
-                ));
+            |seq, frame, count, frag| {
+                let delivery = match frag {
+                    None => Delivery::new(peer_id, sid, stream_id, seq, reliable, frame, count),
+                    Some(f) => {
+                        out.counters.fragments.received += 1;
+                        let counters = &mut out.counters.fragments;
+                        let whole = reasm.push(now, stream_id, f, frame, |d| {
+                            counters.dropped(d.reason);
+                            released += d.bytes as u64;
+                        });
+                        let Some(event) = whole else {
+                            return;
+                        };
+                        out.counters.fragments.reassembled += 1;
+                        Delivery::reassembled(peer_id, sid, stream_id, seq, reliable, event)
+                    }
+                };
+                out.counters.events_delivered += delivery.len() as u64;
+                out.events.push_back(Event::Data(delivery.with_tag(tag)));
             },
         );
+        if reliable && released > 0 {
+            stream.on_consumed(now, released);
+        }
         if stream
             .poll_ack(cfg.ack_refresh, cfg.ack_linger)
             .is_some_and(|t| t <= now)
@@ -1296,6 +1353,7 @@ impl Endpoint {
             recv: HashMap::new(),
             active: VecDeque::new(),
             queued: false,
+            reasm: Reassembler::new(self.config.stream.reassembly_limits()),
         };
         self.out.counters.sessions_established += 1;
         if initiator {

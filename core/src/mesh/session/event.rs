@@ -34,6 +34,8 @@ pub struct Delivery {
     pub tag: StreamTag,
     frame: Vec<u8>,
     count: u16,
+    /// `frame` is one whole (reassembled) event, not an event frame.
+    single: bool,
 }
 
 impl Delivery {
@@ -56,7 +58,29 @@ impl Delivery {
             tag: StreamTag::default(),
             frame,
             count,
+            single: false,
         }
+    }
+
+    /// A delivery of one event put back together from fragments.
+    pub(crate) fn reassembled(
+        peer: NodeId,
+        session_id: u64,
+        stream_id: u64,
+        sequence: u64,
+        reliable: bool,
+        event: Vec<u8>,
+    ) -> Self {
+        Delivery {
+            single: true,
+            ..Delivery::new(peer, session_id, stream_id, sequence, reliable, event, 1)
+        }
+    }
+
+    /// Whether this is one event reassembled from fragments (its `sequence` is that of the
+    /// last fragment; [`frame_bytes`](Self::frame_bytes) are then the event itself).
+    pub fn is_reassembled(&self) -> bool {
+        self.single
     }
 
     /// The same delivery with the stream's header tag.
@@ -75,19 +99,26 @@ impl Delivery {
         self.count == 0
     }
 
-    /// The raw frame bytes (see `docs/wire.md`).
+    /// The raw frame bytes (see `docs/wire.md`); for a reassembled event, the event's bytes.
     pub fn frame_bytes(&self) -> &[u8] {
         &self.frame
     }
 
     /// The events, in order (the frame was checked on receipt).
     pub fn events(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        Frame::parse(&self.frame, self.count)
+        let single = self.single.then_some(self.frame.as_slice());
+        let framed = if self.single {
+            None
+        } else {
+            Frame::parse(&self.frame, self.count).ok()
+        };
+        single
             .into_iter()
-            .flat_map(|f| f.iter())
+            .chain(framed.into_iter().flat_map(|f| f.iter()))
     }
 
-    /// Takes the frame bytes out (e.g. to keep them without copying).
+    /// Takes the frame bytes out (e.g. to keep them without copying); for a reassembled
+    /// event, the event's bytes.
     pub fn into_frame(self) -> Vec<u8> {
         self.frame
     }

@@ -52,7 +52,7 @@ pub use carriage::{
     is_routed_handshake_header, sealed_datagram, sealed_datagram_into, sealed_packet,
 };
 pub use config::{DEFAULT_MAX_HOPS, DetectorConfig, EndpointConfig, StreamConfig};
-pub use counters::Counters;
+pub use counters::{Counters, FragmentCounters};
 pub use detector::{FailureDetector, Health, HealthChange};
 pub use endpoint::{Endpoint, MAX_SESSIONS_PER_PEER};
 pub use error::MeshError;

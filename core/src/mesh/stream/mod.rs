@@ -16,17 +16,20 @@
 //! Promises: no panics on any input; a reliable receiver never delivers a sequence twice or
 //! out of order; a sender never has more than its credit in frames beyond what the receiver's
 //! application consumed. Fairness across streams is the session's scheduler's (closed frames
-//! wait in [`SendStream`] until it picks them). Not promised: fragmentation (an event must
-//! fit one frame).
+//! wait in [`SendStream`] until it picks them). Events too large for one frame are sent as
+//! fragments, one per frame and sequence ([`FragInfo`]), and put back together by a
+//! [`Reassembler`] with bounded memory and a timeout.
 
 mod control;
 mod inflight;
+mod reassembly;
 mod recv;
 mod send;
 
 pub use control::{ACK_FIXED_LEN, ACK_TYPE, Ack, ControlError, MAX_NACK_RANGES, NACK_RANGE_LEN};
+pub use reassembly::{Dropped, FragDrop, Reassembler, ReassemblyLimits};
 pub use recv::{Arrival, MAX_AHEAD, RecvStream};
-pub use send::{ReadyFrame, SendStream, backoff};
+pub use send::{DEFAULT_MAX_MESSAGE, ReadyFrame, SendStream, backoff};
 
 use std::fmt;
 
@@ -42,6 +45,19 @@ pub struct StreamTag {
     pub subprotocol_id: u16,
     /// 16-bit channel hint (0 = none).
     pub channel_hash: u16,
+}
+
+/// Where a fragment belongs (header `frag_flags`, `fragment_id`, `fragment_offset`; see
+/// `docs/wire.md`): an event too large for one frame is sent as fragments numbered from 0,
+/// the last one flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FragInfo {
+    /// Which fragmented event of the stream (wraps at 65,536).
+    pub id: u16,
+    /// Index of this fragment within its event (header `fragment_offset`).
+    pub index: u16,
+    /// Whether it is the event's last fragment (`frag_flags::LAST`).
+    pub last: bool,
 }
 
 /// How a stream treats loss.
@@ -64,11 +80,12 @@ pub enum StreamError {
         /// The receiver's current credit limit minus bytes already counted.
         available: u64,
     },
-    /// The event cannot fit one frame (`max_frame` minus the 2-byte length prefix).
+    /// The event exceeds the largest message the stream sends (`max_message`, or for a
+    /// reliable stream its window, which bounds the credit it can ever get).
     EventTooLarge {
         /// The event's length.
         len: usize,
-        /// The largest event a frame holds.
+        /// The largest event the stream accepts.
         max: usize,
     },
 }
@@ -94,7 +111,7 @@ impl fmt::Display for StreamError {
                 "backpressure: {in_flight} bytes in flight, {available} bytes of credit left"
             ),
             StreamError::EventTooLarge { len, max } => {
-                write!(f, "event of {len} bytes exceeds the {max}-byte frame limit")
+                write!(f, "event of {len} bytes exceeds the {max}-byte limit")
             }
         }
     }

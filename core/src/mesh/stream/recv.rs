@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Ack, MAX_NACK_RANGES, StreamMode, StreamTag};
+use super::{Ack, FragInfo, MAX_NACK_RANGES, StreamMode, StreamTag};
 
 /// A frame more than this many sequences ahead of the next expected one is refused as
 /// [`Arrival::Overflow`] (a sender never has that many frames in flight), so sequence
@@ -28,7 +28,7 @@ pub struct RecvStream {
     mode: StreamMode,
     window: u64,
     next: u64,
-    pending: BTreeMap<u64, (Vec<u8>, u16)>,
+    pending: BTreeMap<u64, (Vec<u8>, u16, Option<FragInfo>)>,
     pending_bytes: u64,
     consumed: u64,
     advertised: u64,
@@ -79,8 +79,8 @@ impl RecvStream {
         self.next
     }
 
-    /// Takes a frame with `sequence`; calls `deliver` for every frame now deliverable, in
-    /// order (fire and forget: this one, at once). `ack_every` and `ack_delay` set when the
+    /// Takes a frame with `sequence` (a fragment when `frag` is set); calls `deliver` for
+    /// every frame now deliverable, in order (fire and forget: this one, at once). `ack_every` and `ack_delay` set when the
     /// ack is due: at once if the frame arrived out of order or was a duplicate, after
     /// `ack_every` in-order frames, or `ack_delay` after the first unacked one.
     #[allow(clippy::too_many_arguments)]
@@ -90,12 +90,13 @@ impl RecvStream {
         sequence: u64,
         frame: Vec<u8>,
         count: u16,
+        frag: Option<FragInfo>,
         ack_every: u32,
         ack_delay: Duration,
-        mut deliver: impl FnMut(u64, Vec<u8>, u16),
+        mut deliver: impl FnMut(u64, Vec<u8>, u16, Option<FragInfo>),
     ) -> Arrival {
         if self.mode == StreamMode::FireAndForget {
-            deliver(sequence, frame, count);
+            deliver(sequence, frame, count, frag);
             return Arrival::Accepted;
         }
         self.last_activity = Some(now);
@@ -112,20 +113,20 @@ impl RecvStream {
             return Arrival::Overflow;
         }
         if in_order {
-            deliver(sequence, frame, count);
+            deliver(sequence, frame, count, frag);
             self.next += 1;
             while let Some(entry) = self.pending.first_entry() {
                 if *entry.key() != self.next {
                     break;
                 }
-                let (f, c) = entry.remove();
+                let (f, c, g) = entry.remove();
                 self.pending_bytes -= f.len() as u64;
-                deliver(self.next, f, c);
+                deliver(self.next, f, c, g);
                 self.next += 1;
             }
         } else {
             self.pending_bytes += frame.len() as u64;
-            self.pending.insert(sequence, (frame, count));
+            self.pending.insert(sequence, (frame, count, frag));
         }
         self.since_ack += 1;
         if !in_order || !self.pending.is_empty() || self.since_ack >= ack_every {
@@ -203,9 +204,16 @@ mod tests {
     const DELAY: Duration = Duration::from_millis(2);
 
     fn feed(r: &mut RecvStream, now: Instant, seq: u64, out: &mut Vec<u64>) -> Arrival {
-        r.on_frame(now, seq, vec![0; 10], 1, EVERY, DELAY, |s, _, _| {
-            out.push(s)
-        })
+        r.on_frame(
+            now,
+            seq,
+            vec![0; 10],
+            1,
+            None,
+            EVERY,
+            DELAY,
+            |s, _, _, _| out.push(s),
+        )
     }
 
     #[test]

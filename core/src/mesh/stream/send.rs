@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::inflight::InFlight;
-use super::{Ack, StreamError, StreamMode, StreamTag};
+use super::{Ack, FragInfo, StreamError, StreamMode, StreamTag};
 use crate::mesh::session::PacketPool;
 use crate::mesh::wire::EVENT_PREFIX_LEN;
 
@@ -17,14 +17,18 @@ pub struct ReadyFrame {
     pub sequence: u64,
     /// The event frame bytes.
     pub frame: Vec<u8>,
-    /// Events in it.
+    /// Events in it (0 for a fragment).
     pub count: u16,
+    /// Set when the frame is one fragment of an event too large for one frame: its bytes
+    /// are then a slice of that event, not an event frame.
+    pub frag: Option<FragInfo>,
 }
 
 #[derive(Debug)]
 struct Unacked {
     frame: Vec<u8>,
     count: u16,
+    frag: Option<FragInfo>,
     last_sent: Instant,
     resends: u32,
 }
@@ -57,7 +61,16 @@ pub struct SendStream {
     scheduled: bool,
     /// Reused by `on_ack` (no allocation per ack).
     acked: Vec<u64>,
+    /// Largest event accepted (larger than one frame means fragmented).
+    max_message: usize,
+    /// The credit a reliable stream starts with (its receiver's window): a larger event
+    /// could never be sent.
+    window: u64,
+    next_frag_id: u16,
 }
+
+/// Largest event a stream accepts by default (8 MiB); see [`SendStream::with_max_message`].
+pub const DEFAULT_MAX_MESSAGE: usize = 8 << 20;
 
 impl SendStream {
     /// A stream whose frames hold at most `max_frame` bytes and whose initial credit is
@@ -79,6 +92,9 @@ impl SendStream {
             deficit: 0,
             scheduled: false,
             acked: Vec::new(),
+            max_message: DEFAULT_MAX_MESSAGE,
+            window: initial_credit,
+            next_frag_id: 0,
         }
     }
 
@@ -86,6 +102,13 @@ impl SendStream {
     /// (instead of a small private free list).
     pub fn with_pool(mut self, pool: Arc<PacketPool>) -> Self {
         self.pool = Some(pool);
+        self
+    }
+
+    /// The same stream accepting events up to `max` bytes (at most 65,536 fragments of
+    /// `max_frame` bytes); events that do not fit one frame are fragmented.
+    pub fn with_max_message(mut self, max: usize) -> Self {
+        self.max_message = max.min(self.max_frame * (usize::from(u16::MAX) + 1));
         self
     }
 
@@ -147,15 +170,14 @@ impl SendStream {
     }
 
     /// Appends one event to the frame being built, closing it first if the event does not fit.
-    /// Refuses with `Backpressure` (reliable, no credit) or `EventTooLarge`; nothing is queued
-    /// on error.
+    /// An event too large for one frame is split into fragments of `max_frame` bytes, each
+    /// its own frame (and sequence), after the frame being built is closed. Refuses with
+    /// `Backpressure` (reliable, no credit) or `EventTooLarge` (above `max_message`, or for a
+    /// reliable stream above its initial credit); nothing is queued on error.
     pub fn push(&mut self, event: &[u8]) -> Result<(), StreamError> {
         let need = EVENT_PREFIX_LEN + event.len();
         if need > self.max_frame || event.len() > usize::from(u16::MAX) {
-            return Err(StreamError::EventTooLarge {
-                len: event.len(),
-                max: self.max_frame - EVENT_PREFIX_LEN,
-            });
+            return self.push_fragmented(event);
         }
         if self.mode == StreamMode::Reliable {
             let in_flight = self.committed + self.building.len() as u64;
@@ -185,6 +207,57 @@ impl SendStream {
         Ok(())
     }
 
+    /// Queues `event` as fragments (see [`push`](Self::push)).
+    fn push_fragmented(&mut self, event: &[u8]) -> Result<(), StreamError> {
+        let max = match self.mode {
+            StreamMode::Reliable => self
+                .max_message
+                .min(usize::try_from(self.window).unwrap_or(usize::MAX)),
+            StreamMode::FireAndForget => self.max_message,
+        };
+        if event.len() > max {
+            return Err(StreamError::EventTooLarge {
+                len: event.len(),
+                max,
+            });
+        }
+        if self.mode == StreamMode::Reliable {
+            let in_flight = self.committed + self.building.len() as u64;
+            let available = self.credit_limit.saturating_sub(in_flight);
+            if event.len() as u64 > available {
+                return Err(StreamError::Backpressure {
+                    in_flight,
+                    available,
+                });
+            }
+        }
+        self.close();
+        let id = self.next_frag_id;
+        self.next_frag_id = self.next_frag_id.wrapping_add(1);
+        let n = event.len().div_ceil(self.max_frame);
+        for (i, chunk) in event.chunks(self.max_frame).enumerate() {
+            let mut frame = match &self.pool {
+                Some(pool) => pool.take(chunk.len()),
+                None => Vec::with_capacity(chunk.len()),
+            };
+            frame.extend_from_slice(chunk);
+            self.committed += frame.len() as u64;
+            self.ready.push_back(ReadyFrame {
+                sequence: self.next_seq,
+                frame,
+                count: 0,
+                // At most 65,536 fragments: `max_message` is capped accordingly.
+                frag: Some(FragInfo {
+                    id,
+                    index: u16::try_from(i).unwrap_or(u16::MAX),
+                    last: i + 1 == n,
+                }),
+            });
+            self.next_seq += 1;
+        }
+        Ok(())
+    }
+
     /// Closes the frame being built (if any) so it is sent on the next poll.
     pub fn close(&mut self) {
         if self.building_count == 0 {
@@ -196,6 +269,7 @@ impl SendStream {
             sequence: self.next_seq,
             frame,
             count: self.building_count,
+            frag: None,
         });
         self.next_seq += 1;
         self.building_count = 0;
@@ -221,6 +295,7 @@ impl SendStream {
                     Unacked {
                         frame: frame.frame,
                         count: frame.count,
+                        frag: frame.frag,
                         last_sent: now,
                         resends: 0,
                     },
@@ -239,11 +314,11 @@ impl SendStream {
         }
     }
 
-    /// An unacked frame's bytes and event count, for retransmission.
-    pub fn unacked_frame(&self, sequence: u64) -> Option<(&[u8], u16)> {
+    /// An unacked frame's bytes, event count and fragment place, for retransmission.
+    pub fn unacked_frame(&self, sequence: u64) -> Option<(&[u8], u16, Option<FragInfo>)> {
         self.unacked
             .get(sequence)
-            .map(|u| (u.frame.as_slice(), u.count))
+            .map(|u| (u.frame.as_slice(), u.count, u.frag))
     }
 
     /// Records that `sequence` was just retransmitted.

@@ -75,9 +75,12 @@ pub struct Header {
     pub subnet_id: u32,
     /// Bytes 52-55: origin hash of the node that created the packet.
     pub origin_hash: u32,
-    /// Bytes 56-57: id of the fragmented message (0 when not a fragment).
+    /// Bytes 56-57: id of the fragmented message within its stream (0 when not a fragment).
     pub fragment_id: u16,
-    /// Bytes 58-59: byte offset of this fragment in its message (0 when not a fragment).
+    /// Bytes 58-59: position of this fragment in its message, counted in fragments from 0
+    /// (every fragment but the last carries exactly one frame's worth of bytes; 0 when not a
+    /// fragment). Counting fragments rather than bytes lets a u16 describe messages far
+    /// larger than 64 KiB.
     pub fragment_offset: u16,
     /// Bytes 60-61: bytes of payload after the header (ciphertext plus tag when sealed).
     pub payload_len: u16,
