@@ -353,6 +353,7 @@ impl Core {
                 }
             }
         }
+        seg.bytes += bytes;
         store.count += n as u64;
         store.bytes += bytes;
         st.next_seq += n as u64;

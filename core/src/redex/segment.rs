@@ -15,6 +15,9 @@ pub(crate) struct MemSegment {
     pub ts: SegBuf<u64>,
     pub data: SegBuf<u8>,
     pub disk: Option<DiskSegment>,
+    /// Payload bytes of all of `recs` (inline entries count 8), so retention can drop a
+    /// whole segment without walking its records.
+    pub bytes: u64,
 }
 
 /// The emptied buffers of an evicted segment, kept so the next segment reuses memory that is
@@ -33,6 +36,7 @@ impl MemSegment {
             ts: SegBuf::new(),
             data: SegBuf::new(),
             disk,
+            bytes: 0,
         }
     }
 
@@ -54,6 +58,7 @@ impl MemSegment {
                 ts: SegBuf::sized_like(&prev.ts, max_entries),
                 data: SegBuf::sized_like(&prev.data, max_bytes),
                 disk,
+                bytes: 0,
             },
             Some(Spare { recs, ts, data }) => MemSegment {
                 base_seq,
@@ -61,6 +66,7 @@ impl MemSegment {
                 ts,
                 data,
                 disk,
+                bytes: 0,
             },
         }
     }
@@ -104,6 +110,8 @@ pub(crate) struct Store {
     pub bytes: u64,
     /// Buffers of one evicted segment, for the next roll.
     pub spare: Option<Spare>,
+    /// Payload bytes of the evicted prefix `segs[0].recs[..start]`.
+    pub start_bytes: u64,
 }
 
 impl Store {
@@ -116,19 +124,40 @@ impl Store {
             count: 0,
             bytes: 0,
             spare: None,
+            start_bytes: 0,
         }
     }
 
-    /// Recomputes `count` and `bytes` from the segments (after a load).
+    /// Recomputes `count`, `bytes` and the per-segment byte totals from the records (after
+    /// a load).
     pub fn recount(&mut self) {
         self.count = 0;
         self.bytes = 0;
-        for (si, s) in self.segs.iter().enumerate() {
-            let st = if si == 0 { self.start } else { 0 };
-            for r in &s.recs[st..] {
-                self.count += 1;
-                self.bytes += u64::from(r.payload_len());
+        self.start_bytes = 0;
+        let start = self.start;
+        for (si, s) in self.segs.iter_mut().enumerate() {
+            let st = if si == 0 { start } else { 0 };
+            s.bytes = 0;
+            for (i, r) in s.recs.iter().enumerate() {
+                let len = u64::from(r.payload_len());
+                s.bytes += len;
+                if i < st {
+                    self.start_bytes += len;
+                } else {
+                    self.count += 1;
+                    self.bytes += len;
+                }
             }
+        }
+    }
+
+    /// Retained payload bytes of segment `si`.
+    fn retained_bytes(&self, si: usize) -> u64 {
+        let s = &self.segs[si];
+        if si == 0 {
+            s.bytes - self.start_bytes
+        } else {
+            s.bytes
         }
     }
 
@@ -231,7 +260,20 @@ impl Store {
         let mut walked = 0u64;
         let mut bytes = self.bytes;
         'outer: for (si, s) in self.segs.iter().enumerate() {
-            for i in self.first_index(si)..s.recs.len() {
+            let first = self.first_index(si);
+            let Some(last) = s.recs.last().filter(|_| s.recs.len() > first) else {
+                continue;
+            };
+            // Whole segment at once when even its last entry is over the byte limit: every
+            // earlier entry is then over it too (more bytes remain before it), whatever its
+            // age.
+            let seg_bytes = self.retained_bytes(si);
+            if max_bytes.is_some_and(|m| bytes - seg_bytes + u64::from(last.payload_len()) > m) {
+                bytes -= seg_bytes;
+                walked += (s.recs.len() - first) as u64;
+                continue;
+            }
+            for i in first..s.recs.len() {
                 let over_bytes = max_bytes.is_some_and(|m| bytes > m);
                 let too_old = min_ts.is_some_and(|t| s.ts[i] < t);
                 if !over_bytes && !too_old {
@@ -255,9 +297,17 @@ impl Store {
             let s = &self.segs[0];
             let avail = (s.recs.len() - self.start) as u64;
             let take = avail.min(n);
-            for r in &s.recs[self.start..self.start + take as usize] {
-                self.bytes -= u64::from(r.payload_len());
-                past = Some(r.seq + 1);
+            if take == avail && take > 0 {
+                // The whole rest of the segment: its byte total, no walk.
+                self.bytes -= s.bytes - self.start_bytes;
+                self.start_bytes = s.bytes;
+                past = s.recs.last().map(|r| r.seq + 1);
+            } else {
+                for r in &s.recs[self.start..self.start + take as usize] {
+                    self.bytes -= u64::from(r.payload_len());
+                    self.start_bytes += u64::from(r.payload_len());
+                    past = Some(r.seq + 1);
+                }
             }
             self.count -= take;
             self.start += take as usize;
@@ -265,6 +315,7 @@ impl Store {
             if self.start == s.recs.len() && last_index > 0 {
                 removed.push(self.segs.pop_front().expect("non-empty"));
                 self.start = 0;
+                self.start_bytes = 0;
             } else if take == 0 {
                 break;
             }
@@ -273,7 +324,115 @@ impl Store {
         while self.segs.len() > 1 && self.segs[0].recs.len() == self.start {
             removed.push(self.segs.pop_front().expect("non-empty"));
             self.start = 0;
+            self.start_bytes = 0;
         }
         past
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// A store of `sizes.len()` segments with random payload lengths and timestamps that
+    /// mostly rise but sometimes step back (the clock is wall time).
+    fn random_store(rng: &mut u64) -> Store {
+        let nsegs = 1 + (xorshift(rng) % 5) as usize;
+        let mut seq = 0u64;
+        let mut ts = 1_000u64;
+        let mut segs = VecDeque::new();
+        for _ in 0..nsegs {
+            let mut s = MemSegment::new(seq, None);
+            for _ in 0..(xorshift(rng) % 20) {
+                let len = (xorshift(rng) % 50) as usize;
+                let r = if len == 8 {
+                    IndexRecord::inline(seq, [1; 8])
+                } else {
+                    IndexRecord::heap(seq, 0, &vec![0; len])
+                };
+                s.recs.push(r);
+                ts = if xorshift(rng).is_multiple_of(7) {
+                    ts.saturating_sub(30)
+                } else {
+                    ts + xorshift(rng) % 20
+                };
+                s.ts.push(ts);
+                seq += 1;
+            }
+            segs.push_back(s);
+        }
+        let mut store = Store::new(segs.pop_front().unwrap());
+        store.segs.extend(segs);
+        store.start = (xorshift(rng) as usize) % (store.segs[0].recs.len() + 1);
+        store.recount();
+        store
+    }
+
+    /// The definition: walk entries oldest first while one limit is violated.
+    fn reference_count(
+        st: &Store,
+        max_events: Option<u64>,
+        max_bytes: Option<u64>,
+        min_ts: Option<u64>,
+    ) -> u64 {
+        let n = max_events.map_or(0, |m| st.count.saturating_sub(m));
+        let mut bytes = st.bytes;
+        let mut walked = 0;
+        'outer: for (si, s) in st.segs.iter().enumerate() {
+            let first = if si == 0 { st.start } else { 0 };
+            for i in first..s.recs.len() {
+                let over = max_bytes.is_some_and(|m| bytes > m);
+                let old = min_ts.is_some_and(|t| s.ts[i] < t);
+                if !over && !old {
+                    break 'outer;
+                }
+                bytes -= u64::from(s.recs[i].payload_len());
+                walked += 1;
+            }
+        }
+        n.max(walked)
+    }
+
+    #[test]
+    fn eviction_by_whole_segments_matches_the_entry_walk() {
+        let mut rng = 0x5DEE_CE66_D1CE_4E5Bu64;
+        for case in 0..20_000 {
+            let mut st = random_store(&mut rng);
+            let max_events = xorshift(&mut rng)
+                .is_multiple_of(3)
+                .then(|| xorshift(&mut rng) % 60);
+            let max_bytes = xorshift(&mut rng)
+                .is_multiple_of(2)
+                .then(|| xorshift(&mut rng) % 1500);
+            let min_ts = xorshift(&mut rng)
+                .is_multiple_of(3)
+                .then(|| 1_000 + xorshift(&mut rng) % 600);
+            let want = reference_count(&st, max_events, max_bytes, min_ts);
+            assert_eq!(
+                st.eviction_count(max_events, max_bytes, min_ts),
+                want,
+                "case {case}"
+            );
+            let mut removed = Vec::new();
+            st.evict(want, &mut removed);
+            let (count, bytes, start_bytes) = (st.count, st.bytes, st.start_bytes);
+            st.recount();
+            assert_eq!(
+                (count, bytes, start_bytes),
+                (st.count, st.bytes, st.start_bytes),
+                "case {case}"
+            );
+            if max_bytes.is_some() || max_events.is_some() || min_ts.is_some() {
+                assert!(max_bytes.is_none_or(|m| st.bytes <= m), "case {case}");
+                assert!(max_events.is_none_or(|m| st.count <= m), "case {case}");
+            }
+        }
     }
 }
