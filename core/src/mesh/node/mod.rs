@@ -18,6 +18,8 @@
 //! every node forwards routed datagrams for others without decrypting them. Sent datagrams'
 //! buffers go back to the endpoint's packet pool after `sendmmsg` (no allocation per packet
 //! in steady state); data frames leave in the endpoint's fair (deficit round robin) order.
+//! `send`/`send_batch` flush as a group commit: a lone sender's events leave before the call
+//! returns; concurrent senders' events share datagrams (see `Shared::flush_and_send`).
 //! Not promised (yet): route discovery.
 
 use std::net::{SocketAddr, UdpSocket};
@@ -70,6 +72,9 @@ struct Shared {
     send_errors: AtomicU64,
     /// The endpoint's packet pool: sent datagrams' buffers go back to it.
     pool: Arc<PacketPool>,
+    /// A thread is flushing and sending on behalf of every sender (group commit, see
+    /// [`Shared::flush_and_send`]). Changed only while the endpoint lock is held.
+    flushing: AtomicBool,
 }
 
 impl Shared {
@@ -90,6 +95,37 @@ impl Shared {
             self.send_errors.fetch_add(errors, Ordering::Relaxed);
         }
         self.pool.put_all(batch.drain(..).map(|t| t.data));
+    }
+
+    /// Flushes partial frames and sends everything the endpoint produced, batching senders
+    /// that arrive meanwhile (group commit): if another thread is already doing this, return
+    /// at once, since it flushes again after its system call and so takes these events too;
+    /// otherwise become that thread, and repeat flush + send (at most
+    /// [`MAX_FLUSH_ROUNDS`] times) while other senders added events during the previous
+    /// send. Takes the locked endpoint and releases it. The last round's flush and the reset
+    /// of `flushing` happen under one lock, so no event is left behind.
+    fn flush_and_send<'a>(&'a self, mut ep: MutexGuard<'a, Endpoint>) {
+        if self.flushing.load(Ordering::Relaxed) {
+            return;
+        }
+        self.flushing.store(true, Ordering::Relaxed);
+        let mut batch = Vec::new();
+        let mut rounds = 0;
+        loop {
+            ep.flush(Instant::now());
+            Self::take_transmits(&mut ep, &mut batch);
+            rounds += 1;
+            let last = batch.is_empty() || rounds >= MAX_FLUSH_ROUNDS;
+            if last {
+                self.flushing.store(false, Ordering::Relaxed);
+            }
+            drop(ep);
+            self.send_all(&mut batch);
+            if last {
+                return;
+            }
+            ep = self.ep.lock();
+        }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Endpoint>, MeshError> {
@@ -152,6 +188,7 @@ impl MeshNode {
             last_timestamp: AtomicU64::new(0),
             send_errors: AtomicU64::new(0),
             pool,
+            flushing: AtomicBool::new(false),
         });
         let io_shared = Arc::clone(&shared);
         let io = std::thread::Builder::new()
@@ -349,23 +386,22 @@ impl MeshNode {
     }
 
     /// Queues events in order until one is refused, then flushes. Returns how many were
-    /// queued and, if one was refused, why (nothing after it was queued).
+    /// queued and, if one was refused, why (nothing after it was queued). The flush is a
+    /// group commit: when another thread is sending at that moment, this call returns at
+    /// once and that thread sends these events with its next datagrams (so concurrent
+    /// senders share packets); otherwise this thread sends them before returning.
     pub fn send_batch<'a>(
         &self,
         peer: NodeId,
         stream_id: u64,
         events: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<(usize, Result<(), MeshError>), MeshError> {
-        let mut batch = Vec::new();
         let (sent, result) = {
             let mut ep = self.shared.lock()?;
-            let now = Instant::now();
-            let r = ep.send_many(now, peer, stream_id, events);
-            ep.flush(now);
-            Shared::take_transmits(&mut ep, &mut batch);
+            let r = ep.send_many(Instant::now(), peer, stream_id, events);
+            self.shared.flush_and_send(ep);
             r
         };
-        self.shared.send_all(&mut batch);
         match result {
             Err(e @ (MeshError::NotConnected(_) | MeshError::UnknownStream { .. }))
                 if sent == 0 =>
@@ -603,6 +639,9 @@ fn send_datagrams(socket: &UdpSocket, batch: &[Transmit]) -> u64 {
         .filter(|t| socket.send_to(&t.data, t.dest).is_err())
         .count() as u64
 }
+
+/// Most flush-and-send rounds one sender does for others before it returns.
+const MAX_FLUSH_ROUNDS: u32 = 4;
 
 /// Most datagrams per `sendmmsg` call.
 #[cfg(target_os = "linux")]
