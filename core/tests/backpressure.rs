@@ -24,6 +24,10 @@ enum Offer {
     Batch,
     /// One `ingest_raw_batch` of their JSON texts (one shared buffer).
     RawBatch,
+    /// One `ingest_raw` per JSON text (small events are stored inline in the ring).
+    Raw,
+    /// One `ingest_raw` per JSON text padded past `INLINE_MAX` (each gets its own buffer).
+    RawLarge,
 }
 
 /// One shard, ring of 8, drain batches of 1. Event 0 is held at the closed adapter gate, so
@@ -61,6 +65,15 @@ fn scenario_with(mode: Backpressure, offer: Offer) -> Outcome {
             let report = bus.ingest_raw_batch(texts.iter().map(|t| t.as_bytes()));
             report.outcomes.iter().map(kind).collect()
         }
+        Offer::Raw => (1..=20)
+            .map(|i| kind(&bus.ingest_raw(format!(r#"{{"i":{i}}}"#).as_bytes())))
+            .collect(),
+        Offer::RawLarge => (1..=20)
+            .map(|i| {
+                let pad = "x".repeat(net::bus::ring::INLINE_MAX);
+                kind(&bus.ingest_raw(format!(r#"{{"i":{i},"pad":"{pad}"}}"#).as_bytes()))
+            })
+            .collect(),
     };
     gate.open();
     bus.flush().unwrap();
@@ -295,7 +308,8 @@ fn adapter_failures_are_counted_not_lost() {
 /// A batch into a ring with less room than the batch behaves exactly like the same events
 /// offered one by one: same outcome per event, same events stored, same counters. (Batches
 /// claim ring positions for many events at once, and fall back to the per-event path, with
-/// its backpressure mode, at the first event that finds the ring full.)
+/// its backpressure mode, at the first event that finds the ring full.) So do raw events, small
+/// ones stored inline in the ring and large ones with their own buffer.
 #[test]
 fn batches_behave_like_single_events_in_every_mode() {
     let modes = [
@@ -312,7 +326,7 @@ fn batches_behave_like_single_events_in_every_mode() {
     ];
     for mode in modes {
         let single = scenario_with(mode, Offer::Single);
-        for offer in [Offer::Batch, Offer::RawBatch] {
+        for offer in [Offer::Batch, Offer::RawBatch, Offer::Raw, Offer::RawLarge] {
             let o = scenario_with(mode, offer);
             let what = format!("{} via {offer:?}", mode.mode());
             assert_eq!(o.results, single.results, "{what}");

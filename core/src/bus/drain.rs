@@ -16,10 +16,14 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::Bytes;
+
+use super::ring::{PopSink, ShardRing};
 use super::stats::ShardCounters;
 use super::{DRAINING, Inner};
 use crate::adapter::Delivery;
 use crate::config::Backpressure;
+use crate::event::Event;
 
 /// Attempts per batch before its events are counted as `adapter_failed`.
 const ADAPTER_ATTEMPTS: u32 = 4;
@@ -41,12 +45,13 @@ fn run(inner: &Inner, w: usize) {
         .filter(|&s| inner.shards[s].worker == w)
         .collect();
     let mut batch: Vec<Delivery> = Vec::with_capacity(inner.config.drain_batch);
+    let mut inline: Vec<(usize, usize)> = Vec::with_capacity(inner.config.drain_batch);
     let signal = &inner.workers[w];
     let mut idle = 0u32;
     loop {
         let mut moved = 0;
         for &s in &mine {
-            moved += drain_shard(inner, s, &mut batch);
+            moved += drain_shard(inner, s, &mut batch, &mut inline);
         }
         if moved > 0 {
             idle = 0;
@@ -85,18 +90,19 @@ fn run(inner: &Inner, w: usize) {
 }
 
 /// Moves up to one batch of shard `s` into the adapter; returns how many events were popped.
-fn drain_shard(inner: &Inner, s: usize, batch: &mut Vec<Delivery>) -> usize {
+fn drain_shard(
+    inner: &Inner,
+    s: usize,
+    batch: &mut Vec<Delivery>,
+    inline: &mut Vec<(usize, usize)>,
+) -> usize {
     let shard = &inner.shards[s];
     if shard.ring.is_empty() {
         return 0;
     }
     let ts_ns = inner.next_ts();
     batch.clear();
-    shard
-        .ring
-        .pop_batch(inner.config.drain_batch, |seq, event| {
-            batch.push(Delivery { seq, ts_ns, event })
-        });
+    pop_into(&shard.ring, inner.config.drain_batch, ts_ns, batch, inline);
     let n = batch.len();
     if n == 0 {
         return 0;
@@ -130,4 +136,82 @@ fn drain_shard(inner: &Inner, s: usize, batch: &mut Vec<Delivery>) -> usize {
     batch.clear();
     inner.progress.notify(usize::MAX);
     n
+}
+
+/// Pops up to `max` events of `ring` into `batch`. The inline events of the run (small raw
+/// events the producers stored in the ring) are copied into one buffer of exactly their total
+/// size, and each becomes a slice of it: one allocation per run instead of one per event, made
+/// and (after eviction) freed on this thread.
+///
+/// `inline` is scratch space (cleared here) for the (index in `batch`, end in the buffer) of
+/// each inline event.
+fn pop_into(
+    ring: &ShardRing,
+    max: usize,
+    ts_ns: u64,
+    batch: &mut Vec<Delivery>,
+    inline: &mut Vec<(usize, usize)>,
+) {
+    inline.clear();
+    let mut sink = Sink {
+        ts_ns,
+        batch,
+        buf: Vec::new(),
+        inline,
+    };
+    ring.pop_batch_items(max, &mut sink);
+    let Sink {
+        batch, buf, inline, ..
+    } = sink;
+    match inline.len() {
+        0 => {}
+        1 => batch[inline[0].0].event = Event::from_validated(Bytes::from(buf)),
+        _ => {
+            let shared = Bytes::from(buf);
+            let mut start = 0;
+            for &(i, end) in inline.iter() {
+                batch[i].event = Event::from_validated(shared.slice(start..end));
+                start = end;
+            }
+        }
+    }
+}
+
+/// The [`PopSink`] of [`pop_into`].
+struct Sink<'a> {
+    ts_ns: u64,
+    batch: &'a mut Vec<Delivery>,
+    buf: Vec<u8>,
+    inline: &'a mut Vec<(usize, usize)>,
+}
+
+impl PopSink for Sink<'_> {
+    #[inline(always)]
+    fn run(&mut self, count: usize, inline_bytes: usize) {
+        self.batch.reserve(count);
+        if inline_bytes > 0 {
+            self.buf.reserve_exact(inline_bytes);
+        }
+    }
+
+    #[inline(always)]
+    fn shared(&mut self, seq: u64, event: Event) {
+        self.batch.push(Delivery {
+            seq,
+            ts_ns: self.ts_ns,
+            event,
+        });
+    }
+
+    #[inline(always)]
+    fn inline(&mut self, seq: u64, raw: &[u8]) {
+        self.buf.extend_from_slice(raw);
+        self.inline.push((self.batch.len(), self.buf.len()));
+        // A placeholder (static, no allocation), replaced once the buffer is complete.
+        self.batch.push(Delivery {
+            seq,
+            ts_ns: self.ts_ns,
+            event: Event::from_validated(Bytes::from_static(b"null")),
+        });
+    }
 }

@@ -36,7 +36,7 @@ use crate::event::Event;
 
 use self::cursor::CursorCodec;
 use self::filter::{Filter, Path};
-use self::ring::ShardRing;
+use self::ring::{PushError, ShardRing};
 use self::stats::{ShardCounters, load};
 
 pub use self::link::BusLink;
@@ -123,7 +123,8 @@ pub struct EventBus {
     shutdown_lock: Mutex<Option<ShutdownReport>>,
 }
 
-/// Producers currently inside an ingest call; shutdown waits for it to reach zero.
+/// Batch producers (and adapter links) currently inside an ingest call; shutdown waits for it
+/// to reach zero. Single-event ingest does not count itself here: closed rings stop it.
 struct ActiveGuard<'a>(&'a AtomicU64);
 
 impl Drop for ActiveGuard<'_> {
@@ -225,7 +226,7 @@ impl EventBus {
     /// Ingests one validated event.
     pub fn ingest(&self, event: Event) -> Result<Receipt> {
         self.inner.check_size(&event)?;
-        let _guard = self.inner.enter()?;
+        self.inner.check_running()?;
         let shard = self.inner.pick_shard(&event, None);
         self.inner.push(shard, event)
     }
@@ -233,7 +234,7 @@ impl EventBus {
     /// Ingests one event; all events with the same `key` go to the same shard.
     pub fn ingest_with_key(&self, event: Event, key: &[u8]) -> Result<Receipt> {
         self.inner.check_size(&event)?;
-        let _guard = self.inner.enter()?;
+        self.inner.check_running()?;
         let shard = self.inner.pick_shard(&event, Some(key));
         self.inner.push(shard, event)
     }
@@ -243,10 +244,13 @@ impl EventBus {
         self.ingest_raw(json.as_bytes())
     }
 
-    /// Validates raw bytes as JSON and ingests them.
+    /// Validates raw bytes as JSON and ingests them. An event of at most [`ring::INLINE_MAX`]
+    /// bytes is copied into its ring slot (no allocation on this thread); a larger one gets
+    /// its own buffer.
     pub fn ingest_raw(&self, raw: &[u8]) -> Result<Receipt> {
         self.inner.check_len(raw.len())?;
-        self.ingest(Event::from_slice(raw)?)
+        crate::event::validate(raw)?;
+        self.inner.ingest_validated(raw, None)
     }
 
     /// Validates raw bytes as JSON and ingests them; all events with the same `key` go to the
@@ -254,7 +258,8 @@ impl EventBus {
     /// [`EventBus::ingest_raw`].
     pub fn ingest_raw_with_key(&self, raw: &[u8], key: &[u8]) -> Result<Receipt> {
         self.inner.check_len(raw.len())?;
-        self.ingest_with_key(Event::from_slice(raw)?, key)
+        crate::event::validate(raw)?;
+        self.inner.ingest_validated(raw, Some(key))
     }
 
     /// Ingests many events, reporting each one's outcome. Without a partition key the whole
@@ -426,6 +431,12 @@ impl EventBus {
         }
         let inner = &self.inner;
         inner.state.store(CLOSING, AtomicOrdering::SeqCst);
+        // Single-event ingest takes no `active` guard (two atomic read-modify-writes per event
+        // saved): closing the rings is what stops it. A push that claimed its position before
+        // the close completes and is drained below; every later one gets `ShuttingDown`.
+        for shard in inner.shards.iter() {
+            shard.ring.close();
+        }
         inner.space.notify(usize::MAX);
         while inner.active.load(AtomicOrdering::SeqCst) != 0 {
             inner.space.notify(usize::MAX);
@@ -465,6 +476,15 @@ impl Drop for EventBus {
 }
 
 impl Inner {
+    /// `Err(ShuttingDown)` once shutdown began. A cheap early exit for single-event ingest;
+    /// what makes a late push fail for sure is the closed ring (see [`EventBus::shutdown`]).
+    fn check_running(&self) -> Result<()> {
+        if self.state.load(AtomicOrdering::SeqCst) != RUNNING {
+            return Err(Error::ShuttingDown);
+        }
+        Ok(())
+    }
+
     fn enter(&self) -> Result<ActiveGuard<'_>> {
         self.active.fetch_add(1, AtomicOrdering::SeqCst);
         let guard = ActiveGuard(&self.active);
@@ -497,6 +517,10 @@ impl Inner {
     }
 
     fn pick_shard(&self, event: &Event, key: Option<&[u8]>) -> usize {
+        self.pick_shard_raw(event.raw(), key)
+    }
+
+    fn pick_shard_raw(&self, raw: &[u8], key: Option<&[u8]>) -> usize {
         let n = self.shards.len() as u64;
         if n == 1 {
             return 0;
@@ -505,7 +529,7 @@ impl Inner {
             return (xxh3_64(k) % n) as usize;
         }
         if let Some(path) = &self.partition
-            && let Ok(value) = serde_json::from_slice::<Value>(event.raw())
+            && let Ok(value) = serde_json::from_slice::<Value>(raw)
             && let Some(found) = path.lookup(&value)
         {
             let h = match found {
@@ -517,32 +541,72 @@ impl Inner {
         placement::next_unkeyed(self.shards.len())
     }
 
-    fn push(&self, shard_idx: usize, event: Event) -> Result<Receipt> {
+    /// Ingests raw bytes the caller validated (and size-checked): an event of at most
+    /// [`ring::INLINE_MAX`] bytes goes into its ring slot inline, a larger one into a buffer
+    /// of its own. Same shard choice, backpressure and counters as [`EventBus::ingest`].
+    fn ingest_validated(&self, raw: &[u8], key: Option<&[u8]>) -> Result<Receipt> {
+        if raw.len() > ring::INLINE_MAX {
+            let event = Event::from_validated(bytes::Bytes::copy_from_slice(raw));
+            self.check_running()?;
+            let shard = self.pick_shard(&event, key);
+            return self.push(shard, event);
+        }
+        self.check_running()?;
+        let shard_idx = self.pick_shard_raw(raw, key);
+        self.sample_gate(shard_idx)?;
         let shard = &self.shards[shard_idx];
-        let id = shard_idx as u16;
+        match shard.ring.push_inline(raw) {
+            Ok(seq) => {
+                self.wake_worker(shard.worker, false);
+                Ok(Receipt {
+                    shard: shard_idx as u16,
+                    seq,
+                })
+            }
+            Err(PushError::Closed(_)) => Err(Error::ShuttingDown),
+            // Full: the backpressure path works on events with their own buffer.
+            Err(PushError::Full(raw)) => self.push_full(
+                shard_idx,
+                Event::from_validated(bytes::Bytes::copy_from_slice(raw)),
+            ),
+        }
+    }
+
+    /// In `sample` mode, past the high-water mark, refuses all but one in `keep_one_in` events
+    /// (counted as `sampled`); a no-op in every other mode.
+    fn sample_gate(&self, shard_idx: usize) -> Result<()> {
         if let Backpressure::Sample {
             keep_one_in,
             high_water,
         } = self.config.backpressure
         {
+            let shard = &self.shards[shard_idx];
             let mark = ((shard.ring.capacity() as f64) * high_water).ceil() as usize;
             if shard.ring.len() >= mark.max(1) {
                 let tick = shard.sample_tick.fetch_add(1, AtomicOrdering::Relaxed);
                 if !tick.is_multiple_of(u64::from(keep_one_in)) {
                     ShardCounters::add(&shard.counters.sampled, 1);
                     return Err(Error::Dropped {
-                        shard: id,
+                        shard: shard_idx as u16,
                         reason: DropReason::Sampled,
                     });
                 }
             }
         }
-        match shard.ring.push(event) {
+        Ok(())
+    }
+
+    fn push(&self, shard_idx: usize, event: Event) -> Result<Receipt> {
+        let shard = &self.shards[shard_idx];
+        let id = shard_idx as u16;
+        self.sample_gate(shard_idx)?;
+        match shard.ring.try_push(event) {
             Ok(seq) => {
                 self.wake_worker(shard.worker, false);
                 Ok(Receipt { shard: id, seq })
             }
-            Err(event) => self.push_full(shard_idx, event),
+            Err(PushError::Closed(_)) => Err(Error::ShuttingDown),
+            Err(PushError::Full(event)) => self.push_full(shard_idx, event),
         }
     }
 
@@ -594,21 +658,31 @@ impl Inner {
     }
 
     /// The slow path: the ring was full when `event` was offered.
+    ///
+    /// It runs inside an `active` guard even for single-event ingest (which has none on its
+    /// fast path): shutdown then waits for a `drop_oldest` producer to count the event it
+    /// popped, and for `block` producers to leave, before it drains and reports.
     fn push_full(&self, shard_idx: usize, mut event: Event) -> Result<Receipt> {
+        let _guard = self.enter()?;
         let shard = &self.shards[shard_idx];
         let id = shard_idx as u16;
         self.wake_worker(shard.worker, false);
         match self.config.backpressure {
             Backpressure::DropOldest => loop {
+                // A closed ring refuses the push: do not drop an event to make room for it.
+                if shard.ring.is_closed() {
+                    return Err(Error::ShuttingDown);
+                }
                 if shard.ring.pop().is_some() {
                     ShardCounters::add(&shard.counters.drop_oldest, 1);
                 }
-                match shard.ring.push(event) {
+                match shard.ring.try_push(event) {
                     Ok(seq) => {
                         self.wake_worker(shard.worker, false);
                         return Ok(Receipt { shard: id, seq });
                     }
-                    Err(back) => event = back,
+                    Err(PushError::Closed(_)) => return Err(Error::ShuttingDown),
+                    Err(PushError::Full(back)) => event = back,
                 }
             },
             Backpressure::DropNewest => {
@@ -636,12 +710,13 @@ impl Inner {
                     if self.state.load(AtomicOrdering::SeqCst) != RUNNING {
                         return Err(Error::ShuttingDown);
                     }
-                    match shard.ring.push(event) {
+                    match shard.ring.try_push(event) {
                         Ok(seq) => {
                             self.wake_worker(shard.worker, false);
                             return Ok(Receipt { shard: id, seq });
                         }
-                        Err(back) => event = back,
+                        Err(PushError::Closed(_)) => return Err(Error::ShuttingDown),
+                        Err(PushError::Full(back)) => event = back,
                     }
                     self.wake_worker(shard.worker, false);
                     if listener.wait_deadline(deadline).is_none() && Instant::now() >= deadline {
