@@ -23,8 +23,37 @@ type Stats struct {
 	// Shards holds the counters per shard.
 	Shards []ShardStats `json:"shards"`
 	// AdapterConnection is a networked adapter's connection state as the engine reports it
-	// (absent for the memory adapter), passed through as JSON.
+	// (absent for the memory adapter), passed through as JSON; Connection decodes it.
 	AdapterConnection json.RawMessage `json:"adapter_connection,omitempty"`
+}
+
+// ConnectionStats is the connection state of a networked adapter (redis, jetstream, mesh).
+type ConnectionStats struct {
+	// Connected says whether the last operation reached the server (mesh: every peer).
+	Connected bool `json:"connected"`
+	// Errors counts failed operations since start (mesh: failed batches).
+	Errors uint64 `json:"errors"`
+	// Reconnects counts connections re-established since start.
+	Reconnects uint64 `json:"reconnects"`
+	// LastError is the most recent error ("" when none).
+	LastError string `json:"last_error"`
+	// LocalAddr is, for the mesh adapter only, the address its node is bound to, with the
+	// real port when Listen asked for port 0 ("" for the other adapters).
+	LocalAddr string `json:"local_addr,omitempty"`
+	// Card is, for the mesh adapter only, its node's 128-byte card as 256 hex digits.
+	// LocalAddr + "@" + Card is the "peers" entry another bus lists to reach this one.
+	Card string `json:"card,omitempty"`
+}
+
+// Connection decodes AdapterConnection; ok is false for the memory adapter (no connection).
+func (s *Stats) Connection() (c ConnectionStats, ok bool, err error) {
+	if len(s.AdapterConnection) == 0 {
+		return c, false, nil
+	}
+	if err := json.Unmarshal(s.AdapterConnection, &c); err != nil {
+		return c, false, &Error{Kind: ErrInternal, Message: "adapter_connection: " + err.Error()}
+	}
+	return c, true, nil
 }
 
 // DropCounts counts dropped events by reason.
