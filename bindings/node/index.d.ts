@@ -50,8 +50,20 @@ export type BackpressureConfig =
   | { mode: 'sample'; keep_one_in?: number; high_water?: number };
 
 /**
- * The adapter: `'memory'` (retention bounds optional), or a networked adapter (Redis Streams,
- * NATS JetStream) with its `url` and settings (`docs/bus.md`).
+ * A mesh peer (`docs/mesh.md`, "The JSON form"): `"ADDR@CARD"`, `{addr, card}`, or a peer
+ * reached through a relay, `{card, via}`. A card is a node's 128-byte card as 256 hex digits
+ * (`adapter_connection.card` in a mesh bus's stats, or `net keygen --show`).
+ */
+export type MeshPeerConfig =
+  | string
+  | { addr: string; card: string }
+  | { card: string; via: string | { addr: string; card: string } };
+
+/**
+ * The adapter: `'memory'` (retention bounds optional), a networked adapter (Redis Streams,
+ * NATS JetStream) with its `url` and settings (`docs/bus.md`), or the encrypted mesh with the
+ * address to bind, the mesh PSK (exactly one of `psk_hex` / `psk_file`) and its peers
+ * (`docs/mesh.md`).
  */
 export type AdapterConfig =
   | 'memory'
@@ -76,7 +88,21 @@ export type AdapterConfig =
       connect_timeout_ms?: number;
       request_timeout_ms?: number;
       reconnect_timeout_ms?: number;
-    };
+    }
+  | ({
+      type: 'mesh';
+      /** `IP:port` to bind; port 0 takes a free port (see `adapter_connection.local_addr`). */
+      listen: string;
+      /** Identity key file (`net keygen --out F`); absent: a fresh identity per start. */
+      key_file?: string | null;
+      peers?: MeshPeerConfig[];
+      stream_id?: number;
+      connect_timeout_ms?: number;
+      credit_timeout_ms?: number;
+      retry_after_ms?: number;
+      max_events_per_shard?: number;
+      max_bytes_per_shard?: number;
+    } & ({ psk_hex: string; psk_file?: undefined } | { psk_file: string; psk_hex?: undefined }));
 
 /**
  * The engine's bus configuration (`docs/bus.md`). Parsed strictly by the engine: an unknown
@@ -108,7 +134,8 @@ export interface NormalizedConfig {
   max_event_bytes: number;
   adapter:
     | { type: 'memory'; max_events_per_shard: number; max_bytes_per_shard: number }
-    | ({ type: 'redis' | 'jetstream'; url: string } & Record<string, unknown>);
+    | ({ type: 'redis' | 'jetstream'; url: string } & Record<string, unknown>)
+    | ({ type: 'mesh'; listen: string } & Record<string, unknown>);
 }
 
 /** Where an accepted event went. */
@@ -211,7 +238,16 @@ export interface Stats {
   adapter: { stored: bigint; evicted: bigint; retained: bigint; retained_bytes: bigint };
   shards: ShardStats[];
   /** Connection state of a networked adapter (absent for the memory adapter). */
-  adapter_connection?: { connected: boolean; errors: bigint; reconnects: bigint; last_error: string | null };
+  adapter_connection?: {
+    connected: boolean;
+    errors: bigint;
+    reconnects: bigint;
+    last_error: string | null;
+    /** Mesh only: the address its node is bound to (the real port when `listen` said 0). */
+    local_addr?: string;
+    /** Mesh only: its node's card (256 hex digits); `${local_addr}@${card}` is a peer entry. */
+    card?: string;
+  };
 }
 
 /** What `shutdown()` reports. */

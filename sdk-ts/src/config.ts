@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { BusConfig } from '@net-mesh/core';
+import type { BusConfig, MeshPeerConfig } from '@net-mesh/core';
 
 import { ConfigError } from './errors.js';
 
@@ -28,8 +28,16 @@ export type Backpressure =
   | { mode: 'sample'; keepOneIn?: number; highWater?: number };
 
 /**
- * Where events are kept: the memory adapter (optionally with retention bounds per shard), or a
- * networked adapter given its `url`.
+ * A mesh peer: `"ADDR@CARD"`, `{addr, card}`, or `{card, via}` for a peer behind a relay
+ * (`docs/mesh.md`). A bus's own entry is `` `${c.local_addr}@${c.card}` `` with
+ * `c = node.stats().adapter_connection`.
+ */
+export type MeshPeer = MeshPeerConfig;
+
+/**
+ * Where events are kept: the memory adapter (optionally with retention bounds per shard), a
+ * networked adapter given its `url`, or the encrypted mesh (`docs/mesh.md`, "The JSON form":
+ * bind `listen`, give the mesh PSK as exactly one of `pskHex` / `pskFile`, list `peers`).
  */
 export type Adapter =
   | 'memory'
@@ -54,7 +62,27 @@ export type Adapter =
       connectTimeoutMs?: number;
       requestTimeoutMs?: number;
       reconnectTimeoutMs?: number;
-    };
+    }
+  | ({
+      type: 'mesh';
+      /** `IP:port` to bind; port 0 takes a free port. */
+      listen: string;
+      /** `key_file`: identity key file (`net keygen --out F`); absent: a fresh identity. */
+      keyFile?: string | null;
+      peers?: MeshPeer[];
+      /** `stream_id`: the stream used towards every peer (default 1). */
+      streamId?: number;
+      connectTimeoutMs?: number;
+      /** `credit_timeout_ms`: longest wait for a peer's credit per batch (default 2000). */
+      creditTimeoutMs?: number;
+      /** `retry_after_ms`: how long a failed peer is skipped (default 1000). */
+      retryAfterMs?: number;
+      maxEventsPerShard?: number;
+      maxBytesPerShard?: number;
+    } & (
+      | { /** `psk_hex`: the mesh PSK as 64 hex digits. */ pskHex: string; pskFile?: undefined }
+      | { /** `psk_file`: a mode-0600 file holding it. */ pskFile: string; pskHex?: undefined }
+    ));
 
 /** Options of {@link NetNode.create}; every one maps to one engine key. */
 export interface NodeOptions {
@@ -100,6 +128,12 @@ const ADAPTER: Readonly<Record<string, string>> = {
   requestTimeoutMs: 'request_timeout_ms',
   reconnectTimeoutMs: 'reconnect_timeout_ms',
   duplicateWindowMs: 'duplicate_window_ms',
+  pskHex: 'psk_hex',
+  pskFile: 'psk_file',
+  keyFile: 'key_file',
+  streamId: 'stream_id',
+  creditTimeoutMs: 'credit_timeout_ms',
+  retryAfterMs: 'retry_after_ms',
 };
 
 /** Engine top-level key → the SDK option name it came from (for error messages). */

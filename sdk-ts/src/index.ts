@@ -18,7 +18,7 @@
  */
 export { NetNode } from './node.js';
 export type { Key, Ordering, PollOptions, PollPage, SubscribeOptions, TypedSubscribeOptions } from './node.js';
-export type { NodeOptions, Backpressure, Adapter } from './config.js';
+export type { NodeOptions, Backpressure, Adapter, MeshPeer } from './config.js';
 export { toEngineConfig } from './config.js';
 export { NetEvent } from './event.js';
 export { Subscription, LAGGED_WARNING } from './subscription.js';
