@@ -21,6 +21,12 @@ use std::ops::Deref;
 /// Buffers at most this large grow like a `Vec`; beyond it they reserve the segment limit.
 pub(crate) const BIG_BYTES: usize = 2 << 20;
 
+/// The most one reservation takes at once: a segment configured with a huge limit (e.g.
+/// `segment_max_entries = u32::MAX`, 96 GiB of records) does not reserve all of it; past
+/// this the buffer grows like a `Vec` again (whose large reallocations the system
+/// allocator serves by remapping, not copying).
+pub(crate) const RESERVE_MAX_BYTES: usize = 256 << 20;
+
 /// A `Vec<T>` that reserves a segment's whole limit once it is big; see the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct SegBuf<T> {
@@ -51,7 +57,8 @@ impl<T: Copy> SegBuf<T> {
 
     /// Makes room for `additional` more elements. `limit` is the number of elements the
     /// segment may hold before it rolls; a buffer growing past [`BIG_BYTES`] reserves
-    /// `max(limit, len + additional)` elements at once.
+    /// `max(limit, len + additional)` elements at once (the limit capped at
+    /// [`RESERVE_MAX_BYTES`]).
     #[inline]
     pub fn reserve(&mut self, additional: usize, limit: usize) {
         if self.v.capacity() - self.v.len() >= additional {
@@ -68,7 +75,7 @@ impl<T: Copy> SegBuf<T> {
             self.v.reserve(additional);
             return;
         }
-        let target = need.max(limit);
+        let target = need.max(limit.min(RESERVE_MAX_BYTES / elem));
         // Reserving the whole limit can fail where a smaller step would not (e.g. strict
         // overcommit accounting): fall back to ordinary growth then.
         if self.v.try_reserve_exact(target - self.v.len()).is_err() {
@@ -200,6 +207,14 @@ mod tests {
         assert!(next.is_empty() && next.capacity() >= 1 << 20);
         let small: SegBuf<u64> = SegBuf::from_vec(vec![1; 100]);
         assert_eq!(SegBuf::sized_like(&small, 1 << 20).capacity(), 0);
+    }
+
+    #[test]
+    fn a_huge_limit_reserves_at_most_the_cap() {
+        let mut b: SegBuf<u64> = SegBuf::new();
+        b.reserve(BIG_BYTES / 8 + 1, u32::MAX as usize);
+        assert!(b.capacity() * 8 >= RESERVE_MAX_BYTES, "{}", b.capacity());
+        assert!(b.capacity() * 8 < 2 * RESERVE_MAX_BYTES, "{}", b.capacity());
     }
 
     #[test]
