@@ -93,35 +93,27 @@ impl Header {
     /// that fails [`Header::validate`] encodes but does not parse.
     #[inline]
     pub fn encode(&self, out: &mut [u8; HEADER_LEN]) {
-        // The header is eight little-endian 64-bit words; the small fields are shifted into
-        // their words in registers and each word is written with one store (8 stores instead
-        // of 17). A later load of any single field lies inside one of these stores, which the
-        // CPU forwards from its store buffer.
-        let n = &self.nonce;
-        let words = [
-            u64::from(MAGIC)
-                | u64::from(VERSION) << 16
-                | u64::from(self.flags) << 24
-                | u64::from(self.priority) << 32
-                | u64::from(self.hop_ttl) << 40
-                | u64::from(self.hop_count) << 48
-                | u64::from(self.frag_flags) << 56,
-            u64::from(self.subprotocol_id)
-                | u64::from(self.channel_hash) << 16
-                | u64::from(u32::from_le_bytes([n[0], n[1], n[2], n[3]])) << 32,
-            u64::from_le_bytes([n[4], n[5], n[6], n[7], n[8], n[9], n[10], n[11]]),
-            self.session_id,
-            self.stream_id,
-            self.sequence,
-            u64::from(self.subnet_id) | u64::from(self.origin_hash) << 32,
-            u64::from(self.fragment_id)
-                | u64::from(self.fragment_offset) << 16
-                | u64::from(self.payload_len) << 32
-                | u64::from(self.event_count) << 48,
-        ];
-        for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
+        // One store per field at its own offset: a parse that follows loads each field with the
+        // same offset and width, which the CPU forwards straight from its store buffer.
+        out[0..2].copy_from_slice(&MAGIC.to_le_bytes());
+        out[2] = VERSION;
+        out[3] = self.flags;
+        out[4] = self.priority;
+        out[5] = self.hop_ttl;
+        out[6] = self.hop_count;
+        out[7] = self.frag_flags;
+        out[8..10].copy_from_slice(&self.subprotocol_id.to_le_bytes());
+        out[10..12].copy_from_slice(&self.channel_hash.to_le_bytes());
+        out[12..24].copy_from_slice(&self.nonce);
+        out[24..32].copy_from_slice(&self.session_id.to_le_bytes());
+        out[32..40].copy_from_slice(&self.stream_id.to_le_bytes());
+        out[40..48].copy_from_slice(&self.sequence.to_le_bytes());
+        out[48..52].copy_from_slice(&self.subnet_id.to_le_bytes());
+        out[52..56].copy_from_slice(&self.origin_hash.to_le_bytes());
+        out[56..58].copy_from_slice(&self.fragment_id.to_le_bytes());
+        out[58..60].copy_from_slice(&self.fragment_offset.to_le_bytes());
+        out[60..62].copy_from_slice(&self.payload_len.to_le_bytes());
+        out[62..64].copy_from_slice(&self.event_count.to_le_bytes());
     }
 
     /// The header as a fresh 64-byte array.
@@ -172,27 +164,20 @@ impl Header {
     }
 }
 
-/// Bits of header word 0 (bytes 0-7) that must equal [`WORD0_WANT`]: magic, version and the
-/// reserved bits of `flags` and `frag_flags`.
-const WORD0_MASK: u64 =
-    0x00FF_FFFF | (!flags::KNOWN as u64) << 24 | (!frag_flags::KNOWN as u64) << 56;
-/// Magic and version in word 0, every reserved bit zero.
-const WORD0_WANT: u64 = MAGIC as u64 | (VERSION as u64) << 16;
-
-/// One combined test of every rule [`Header::parse`] enforces, on the two 64-bit words that
-/// hold all checked fields (bytes 0-7 and 56-63): magic, version and reserved bits with one
-/// mask and compare, then hop count, fragment fields and payload length. Branch-free until
-/// the final answer; the error (rare) is worked out separately by [`diagnose`].
+/// One combined test of every rule [`Header::parse`] enforces. Each field is loaded with its
+/// own offset and width (see [`Header::encode`]).
 #[inline(always)]
 fn fast_ok(b: &[u8; HEADER_LEN], datagram_len: usize) -> bool {
-    let w0 = u64::from_le_bytes(array(b, 0));
-    let w7 = u64::from_le_bytes(array(b, 56));
-    let (ttl, count, frag) = ((w0 >> 40) as u8, (w0 >> 48) as u8, (w0 >> 56) as u8);
+    let u16_at = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+    let (flags_byte, ttl, count, frag) = (b[3], b[5], b[6], b[7]);
     let fragment = frag & frag_flags::FRAGMENT != 0;
-    // Not a fragment: frag_flags, fragment_id and fragment_offset all zero.
-    let frag_ok = fragment | ((frag == 0) & (w7 as u32 == 0));
-    let payload_ok = usize::from((w7 >> 32) as u16) <= datagram_len - HEADER_LEN;
-    ((w0 & WORD0_MASK) == WORD0_WANT) & (count <= ttl) & frag_ok & payload_ok
+    u16_at(0) == MAGIC
+        && b[2] == VERSION
+        && flags_byte & !flags::KNOWN == 0
+        && frag & !frag_flags::KNOWN == 0
+        && count <= ttl
+        && (fragment || (frag == 0 && u16_at(56) == 0 && u16_at(58) == 0))
+        && usize::from(u16_at(60)) <= datagram_len - HEADER_LEN
 }
 
 /// The error for a header the fast path refused, naming the first failing rule in the
