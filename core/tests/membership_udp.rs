@@ -107,6 +107,12 @@ fn publish_reaches_every_subscriber_once_and_unsubscribe_stops_it() {
         pa.unsubscribe(p.node_id(), &news, membership_support::WAIT),
         Ok(AckStatus::NotSubscribed)
     );
+    // The driver counts an ack after its send returns, so A may hold the last ack before the
+    // publisher's counter moves: wait (bounded) for the count instead of racing it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while pp.stats().acks_sent < 4 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let s = pp.stats();
     assert_eq!(s.malformed_total(), 0);
     assert_eq!(s.acks_sent, 4);
