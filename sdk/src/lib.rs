@@ -39,6 +39,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod log;
+pub mod mesh;
 mod stream;
 
 use std::fmt;
@@ -49,6 +50,7 @@ use serde::Serialize;
 
 use net::{AdapterConfig, Event, EventBus};
 
+pub use mesh::{Mesh, MeshBuilder, MeshError, Received};
 pub use net::{
     Backpressure, BatchReport, DropReason, Error, ErrorKind, EventBusConfig, Filter, Ordering,
     PollRequest, PollResult, Receipt, Result, ShutdownReport, Stats, StoredEvent, SubscribeFrom,
