@@ -18,6 +18,7 @@ mod latency;
 mod log;
 mod machine;
 mod mesh;
+mod pubsub;
 mod table;
 mod token;
 
@@ -54,6 +55,10 @@ enum Command {
     Recv(mesh::recv::RecvArgs),
     /// Issue, delegate or inspect permission-token chains.
     Token(token::TokenArgs),
+    /// Publish stdin lines on a mesh channel.
+    Pub(pubsub::PubArgs),
+    /// Print events of a mesh channel subscribed at a publisher.
+    Sub(pubsub::SubArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +73,8 @@ fn main() -> ExitCode {
         Command::Send(args) => mesh::send::run(&args),
         Command::Recv(args) => mesh::recv::run(&args),
         Command::Token(args) => token::run(&args),
+        Command::Pub(args) => pubsub::run_pub(&args),
+        Command::Sub(args) => pubsub::run_sub(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
