@@ -290,3 +290,42 @@ fn failure_detection_and_recovery_when_a_peer_restarts() {
     assert_eq!(d.events().next(), Some(&b"after restart"[..]));
     assert_eq!(a.counters().sessions_established, 2);
 }
+
+/// A receiver that stops right after taking its last event still acknowledges it: its
+/// ack timers (and the sender's retransmit timer, whose duplicates would prompt one) are set so
+/// far out that only the ack sent while stopping can reach the sender.
+#[test]
+fn a_stopping_receiver_acknowledges_what_it_took() {
+    let mut patient = config(1);
+    patient.stream.rto = Duration::from_secs(30);
+    let a = MeshNode::start(NodeConfig::new(patient, LOCAL.parse().unwrap())).expect("start");
+    let mut slow = config(2);
+    slow.stream.ack_every = 1_000_000;
+    slow.stream.ack_delay = Duration::from_secs(30);
+    slow.stream.ack_refresh = Duration::from_secs(30);
+    let b = MeshNode::start(NodeConfig::new(slow, LOCAL.parse().unwrap())).expect("start");
+    let peer_b = a.connect(b.local_addr(), &b.card(), WAIT).expect("connect");
+    a.open_stream(peer_b, 1, StreamMode::Reliable).unwrap();
+    for i in 0..5 {
+        a.send(peer_b, 1, &event(1, i)).unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    let mut got = 0;
+    while got < 5 {
+        got += next_data(&b, deadline).events().count();
+    }
+    // Nothing prompts an ack yet: the sender still holds its frames.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(a.unacked(peer_b, 1).is_some_and(|n| n > 0));
+    b.shutdown();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while a.unacked(peer_b, 1) != Some(0) {
+        assert!(
+            Instant::now() < deadline,
+            "the stopped receiver never acknowledged: {:?} unacked",
+            a.unacked(peer_b, 1)
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(b.counters().acks_sent >= 1);
+}

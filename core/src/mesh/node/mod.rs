@@ -7,7 +7,9 @@
 //!
 //! Promises: every method is safe to call from many threads; `recv`, `connect` and
 //! `send_blocking` wait at most their timeout; after [`MeshNode::shutdown`] (or drop) the I/O
-//! thread has stopped and calls fail with [`MeshError::ShutDown`]. Timers have about 1 ms of
+//! thread has stopped and calls fail with [`MeshError::ShutDown`]; as it stops it sends
+//! every ack still owed for received reliable frames, so a node that exits right after its
+//! last event does not leave the sender retransmitting. Timers have about 1 ms of
 //! granularity. On Linux datagrams go out with `sendmmsg` (up to 64 per call), and after each
 //! blocking read the I/O thread takes up to 31 more waiting datagrams with one `recvmmsg`
 //! (`MSG_DONTWAIT`) and hands them all to the endpoint under one lock.
@@ -784,4 +786,11 @@ fn io_loop(shared: &Shared) {
         }
         shared.send_all(&mut batch);
     }
+    // Stopping: acknowledge what was received, so peers do not resend it to nobody.
+    {
+        let mut ep = shared.ep.lock();
+        ep.send_owed_acks(Instant::now());
+        Shared::take_transmits(&mut ep, &mut batch);
+    }
+    shared.send_all(&mut batch);
 }

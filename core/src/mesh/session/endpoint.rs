@@ -947,6 +947,31 @@ impl Endpoint {
         }
     }
 
+    /// Sends at once every ack a reliable receive stream still owes (one due later, or
+    /// frames or credit not yet acknowledged), so a node that stops right after taking its
+    /// last events does not leave its peers resending them to nobody. Called by a driver
+    /// as it shuts down; the datagrams come out of [`poll_transmit`](Self::poll_transmit).
+    pub fn send_owed_acks(&mut self, now: Instant) {
+        self.observe(now);
+        let out = &mut self.out;
+        let origin = self.origin_hash;
+        let ids = &mut self.ids;
+        let (me, max_hops) = (self.me, self.config.max_hops);
+        for (&sid, sess) in self.sessions.iter_mut() {
+            let path = path_for(&self.routes, &self.peers, me, max_hops, sess);
+            ids.clear();
+            ids.extend(
+                sess.recv
+                    .iter()
+                    .filter(|(_, r)| r.owes_ack())
+                    .map(|(&id, _)| id),
+            );
+            for &stream_id in ids.iter() {
+                send_ack(sid, sess, out, origin, now, path.as_ref(), stream_id);
+            }
+        }
+    }
+
     /// Handles one received datagram (it may be modified in place: it is decrypted there).
     /// Every datagram is either accepted or dropped and counted; none causes a panic.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) {

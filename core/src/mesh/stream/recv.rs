@@ -163,6 +163,11 @@ impl RecvStream {
         (refresh_at <= active + linger).then_some(refresh_at)
     }
 
+    /// Whether an ack is scheduled but not yet sent (reliable streams only).
+    pub fn owes_ack(&self) -> bool {
+        self.mode == StreamMode::Reliable && self.ack_due.is_some()
+    }
+
     /// Builds the ack to send now and resets the ack timers.
     pub fn make_ack(&mut self, now: Instant) -> Ack {
         let mut nacks = Vec::new();
