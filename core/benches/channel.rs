@@ -1,5 +1,6 @@
 //! Channel benches: name parse + hash (target <= 100 ns for a 32-byte name) and the AuthGuard
-//! fast path (target <= 20 ns per check), plus pattern matching for reference.
+//! fast path (target <= 20 ns per check; also with the guard watching a token verifier's
+//! revocation epoch, as a roster's guard does), plus pattern matching for reference.
 //!
 //! After criterion's wall-clock figures, the same operations are timed in thread CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`, Linux) and printed: on a machine shared with other builds, time
@@ -10,6 +11,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group};
 use net::channel::{Action, AuthGuard, ChannelHash, ChannelName, ChannelPattern, Grant, Verdict};
 use net::identity::NodeId;
+use net::token::RevocationEpoch;
 
 const NAME_32: &str = "sensors/lidar/front-left/raw0001";
 
@@ -28,6 +30,31 @@ fn names(c: &mut Criterion) {
         b.iter(|| black_box(pattern.matches(black_box(&name))))
     });
     g.finish();
+}
+
+/// A guard with 1024 live grants, keys `(i * 7919 + 1, fleet/i/telemetry)`; watching a
+/// revocation epoch if `watch` is given.
+fn filled_guard(watch: Option<RevocationEpoch>) -> (AuthGuard, Vec<(NodeId, ChannelHash)>) {
+    let mut guard = AuthGuard::default();
+    if let Some(epoch) = watch {
+        guard.watch_revocations(epoch);
+    }
+    let keys: Vec<(NodeId, ChannelHash)> = (0..1024u64)
+        .map(|i| {
+            let ch = ChannelName::parse(&format!("fleet/{i}/telemetry"))
+                .unwrap()
+                .hash();
+            (NodeId(i * 7919 + 1), ch)
+        })
+        .collect();
+    for &(p, ch) in &keys {
+        let grant = Grant {
+            expires_at: u64::MAX,
+            token_id: 0,
+        };
+        guard.admit(p, ch, Action::Subscribe, grant);
+    }
+    (guard, keys)
 }
 
 fn guard(c: &mut Criterion) {
@@ -68,6 +95,15 @@ fn guard(c: &mut Criterion) {
             let (p, ch) = keys[i & (N as usize - 1)];
             i = i.wrapping_add(1);
             black_box(guard.check_fast(black_box(p), black_box(ch), Action::Subscribe, 1))
+        })
+    });
+    let (watched, wkeys) = filled_guard(Some(RevocationEpoch::new()));
+    g.bench_function("check_fast_hit_1024_keys_watched", |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            let (p, ch) = wkeys[i & (N as usize - 1)];
+            i = i.wrapping_add(1);
+            black_box(watched.check_fast(black_box(p), black_box(ch), Action::Subscribe, 1))
         })
     });
     g.bench_function("check_fast_miss_1024_keys", |b| {
@@ -115,22 +151,8 @@ fn cpu_per_op(iters: u64, mut f: impl FnMut(u64)) -> Option<f64> {
 
 fn cpu_report() {
     const N: u64 = 1024;
-    let mut guard = AuthGuard::default();
-    let keys: Vec<(NodeId, ChannelHash)> = (0..N)
-        .map(|i| {
-            let ch = ChannelName::parse(&format!("fleet/{i}/telemetry"))
-                .unwrap()
-                .hash();
-            (NodeId(i * 7919 + 1), ch)
-        })
-        .collect();
-    for &(p, ch) in &keys {
-        let grant = Grant {
-            expires_at: u64::MAX,
-            token_id: 0,
-        };
-        guard.admit(p, ch, Action::Subscribe, grant);
-    }
+    let (guard, keys) = filled_guard(None);
+    let (watched, _) = filled_guard(Some(RevocationEpoch::new()));
     let report = |label: &str, target: f64, ns: Option<f64>| match ns {
         Some(ns) => println!(
             "cpu-time {label}: {ns:.1} ns/op (target <= {target} ns: {})",
@@ -151,6 +173,14 @@ fn cpu_report() {
         cpu_per_op(10_000_000, |i| {
             let (p, ch) = keys[(i & (N - 1)) as usize];
             black_box(guard.check_fast(black_box(p), black_box(ch), Action::Subscribe, 1));
+        }),
+    );
+    report(
+        "auth_guard/check_fast_hit_1024_keys_watched",
+        20.0,
+        cpu_per_op(10_000_000, |i| {
+            let (p, ch) = keys[(i & (N - 1)) as usize];
+            black_box(watched.check_fast(black_box(p), black_box(ch), Action::Subscribe, 1));
         }),
     );
     report(

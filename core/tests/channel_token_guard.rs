@@ -1,7 +1,9 @@
 //! The AuthGuard with the token module plugged in ([`TokenCheck`]): a valid root-anchored chain
 //! admits and is then cached; wrong scope, channel or presenter are each denied with the token
-//! module's reason; revocation of a parent reaches a cached delegated grant on the next check;
-//! a storm of bad chains from one peer is throttled by count.
+//! module's reason; revocation of a parent reaches a cached delegated grant on the next check
+//! (by hand with `invalidate_all`, or by itself when the guard watches the verifier's revocation
+//! epoch, for a parent token and for an issuer generation); a storm of bad chains from one peer
+//! is throttled by count.
 
 use net::channel::{
     Action, AuthGuard, ChannelName, Denied, PeerToken, TokenCheck, Verdict, token_id,
@@ -155,6 +157,122 @@ fn token_chains_through_the_guard() {
         g.check(b, temp, Action::Subscribe, &bob_cred, 151, &check),
         Err(Denied::Rejected(TokenError::Revoked { .. }))
     ));
+}
+
+/// Root -> Alice (may delegate) -> Bob: Bob's grant is cached; a revocation through the
+/// verifier alone (no call on the guard) stops it on the next check, denied as revoked at the
+/// parent's link, while an unrelated cached grant is re-verified and admitted again.
+#[test]
+fn watched_revocations_reach_cached_delegated_grants() {
+    let (root, alice, bob, carol) = (id(1), id(2), id(3), id(5));
+    let verifier = TokenVerifier::new([root.entity_id()], VerifyConfig { skew_secs: 5 });
+    let check = TokenCheck::new(&verifier);
+    let temp = ChannelName::parse("sensors/temp").unwrap().hash();
+    let grant = |subject: &Identity, nonce| Grant {
+        subject: subject.entity_id(),
+        scope: Scope::SUBSCRIBE | Scope::DELEGATE,
+        channel: temp.get(),
+        not_before: 100,
+        not_after: 10_000,
+        depth: 1,
+        nonce,
+    };
+    let chain_for_bob = |root_generation: u32, nonce: u64| {
+        let alice_tok = issue(&root, root_generation, &grant(&alice, nonce)).unwrap();
+        let bob_tok = delegate(
+            &alice_tok,
+            &alice,
+            0,
+            &Grant {
+                scope: Scope::SUBSCRIBE,
+                depth: 0,
+                ..grant(&bob, nonce + 1)
+            },
+        )
+        .unwrap();
+        (
+            alice_tok,
+            TokenChain::from_tokens(vec![alice_tok, bob_tok])
+                .unwrap()
+                .to_bytes(),
+        )
+    };
+    let carol_chain = TokenChain::single(issue(&root, 7, &grant(&carol, 50)).unwrap()).to_bytes();
+    let carol_cred = PeerToken {
+        subject: carol.entity_id(),
+        chain: &carol_chain,
+    };
+    let (b, c) = (bob.node_id(), carol.node_id());
+    let mut g = AuthGuard::default();
+    g.watch_revocations(verifier.revocation_epoch());
+
+    // Round 1: revoke Alice's token (Bob's parent) by hash.
+    let (alice_tok, bob_chain) = chain_for_bob(0, 1);
+    let bob_cred = PeerToken {
+        subject: bob.entity_id(),
+        chain: &bob_chain,
+    };
+    g.check(b, temp, Action::Subscribe, &bob_cred, 150, &check)
+        .unwrap();
+    g.check(c, temp, Action::Subscribe, &carol_cred, 150, &check)
+        .unwrap();
+    assert!(matches!(
+        g.check_fast(b, temp, Action::Subscribe, 151),
+        Verdict::Admit { .. }
+    ));
+    let verified_before = g.stats().verified;
+    verifier.revoke_token(alice_tok.hash());
+    assert_eq!(
+        g.check_fast(b, temp, Action::Subscribe, 152),
+        Verdict::NeedsFullCheck,
+        "a cached grant must not admit after a revocation it may derive from"
+    );
+    assert_eq!(
+        g.check(b, temp, Action::Subscribe, &bob_cred, 152, &check),
+        Err(Denied::Rejected(TokenError::Revoked { link: 0 }))
+    );
+    assert_eq!(
+        g.check_fast(b, temp, Action::Subscribe, 153),
+        Verdict::NeedsFullCheck
+    );
+    // Carol's grant was dropped with the rest, re-verified, and admits again from the cache.
+    g.check(c, temp, Action::Subscribe, &carol_cred, 153, &check)
+        .unwrap();
+    assert_eq!(g.stats().verified, verified_before + 2);
+    assert!(matches!(
+        g.check_fast(c, temp, Action::Subscribe, 154),
+        Verdict::Admit { .. }
+    ));
+
+    // Round 2: a fresh chain (root generation 1) admits; then revoking the root's generations
+    // through 1 reaches Bob's delegated token two links down.
+    let (_, bob_chain) = chain_for_bob(1, 3);
+    let bob_cred = PeerToken {
+        subject: bob.entity_id(),
+        chain: &bob_chain,
+    };
+    g.check(b, temp, Action::Subscribe, &bob_cred, 160, &check)
+        .unwrap();
+    assert!(matches!(
+        g.check_fast(b, temp, Action::Subscribe, 161),
+        Verdict::Admit { .. }
+    ));
+    verifier.revoke_generation(root.entity_id(), 1);
+    assert_eq!(
+        g.check_fast(b, temp, Action::Subscribe, 162),
+        Verdict::NeedsFullCheck
+    );
+    assert_eq!(
+        g.check(b, temp, Action::Subscribe, &bob_cred, 162, &check),
+        Err(Denied::Rejected(TokenError::Revoked { link: 0 }))
+    );
+    // Carol's token is of generation 7: still good.
+    g.check(c, temp, Action::Subscribe, &carol_cred, 163, &check)
+        .unwrap();
+    // A sweep after a revocation drops the stale grants too (nothing reported as expired).
+    verifier.revoke_token([9; 32]);
+    assert!(g.sweep(164).expired.is_empty());
+    assert!(g.is_empty());
 }
 
 #[test]

@@ -20,7 +20,9 @@
 //! check), re-checked on every call: visibility and capabilities, then for token channels the
 //! guard's fast path, falling back to a full check with the stored credential when the grant is
 //! gone (expired, swept, revoked). A member that fails is removed from the roster and reported
-//! with its reason, so a revocation takes effect on the next publish.
+//! with its reason, so a revocation takes effect on the next publish: the guard watches the
+//! verifier's revocation epoch, so revoking a leaf, a parent or an issuer generation through
+//! the [`TokenVerifier`] needs no further call.
 //!
 //! **Eviction**: [`Roster::evict_peer`] (the driver calls it when the failure detector reports
 //! a peer `Failed`) removes the peer from every roster and drops its cached grants;
@@ -136,14 +138,20 @@ impl std::fmt::Debug for Roster {
 impl Roster {
     /// A roster deciding with `registry`, tokens checked by `verifier` (`None`: token channels
     /// refuse every credential as `untrusted_root`), and an auth guard configured by `guard`.
+    /// The guard watches `verifier`'s revocations, so a revocation through the verifier reaches
+    /// the subscribers it affects on the next publish.
     pub fn new(
         registry: ChannelRegistry,
         verifier: Option<Arc<TokenVerifier>>,
         guard: GuardConfig,
     ) -> Result<Roster, crate::channel::GuardConfigError> {
+        let mut guard = AuthGuard::new(guard)?;
+        if let Some(v) = &verifier {
+            guard.watch_revocations(v.revocation_epoch());
+        }
         Ok(Roster {
             registry,
-            guard: AuthGuard::new(guard)?,
+            guard,
             verifier,
             channels: HashMap::new(),
             same_subnet: HashSet::new(),
@@ -436,14 +444,16 @@ impl Roster {
         removed
     }
 
-    /// Drops the cached grants obtained with token `token_id` (call after
-    /// `TokenVerifier::revoke_token`); affected subscribers are re-checked on the next publish.
+    /// Drops the cached grants obtained with token `token_id`; affected subscribers are
+    /// re-checked on the next publish. Not needed after `TokenVerifier::revoke_token` on this
+    /// roster's verifier (the guard watches it); for credentials checked elsewhere.
     pub fn revoke_token(&mut self, token_id: u64) -> usize {
         self.guard.revoke_token(token_id)
     }
 
-    /// Drops every cached grant (call after `TokenVerifier::revoke_generation`); every
-    /// subscriber of a token channel is re-checked on the next publish.
+    /// Drops every cached grant; every subscriber of a token channel is re-checked on the next
+    /// publish. Not needed after a revocation through this roster's verifier (the guard watches
+    /// its epoch); for changes the roster cannot see.
     pub fn invalidate_grants(&mut self) {
         self.guard.invalidate_all();
     }

@@ -8,7 +8,9 @@
 //!   explicit `now` and a clock-skew tolerance ([`VerifyConfig`]);
 //! - [`delegate`]: narrowing-only delegation; [`TokenChain`] / [`verify_chain`]: root-anchored
 //!   chains; [`Revocations`]: revocation by issuer generation or token hash, reaching every
-//!   token delegated from a revoked one; [`TokenCache`]: bounded, expiry-aware verified results;
+//!   token delegated from a revoked one; [`RevocationEpoch`]: a shared counter bumped on every
+//!   revocation, for caches outside this module; [`TokenCache`]: bounded, expiry-aware verified
+//!   results;
 //! - [`TokenVerifier`]: all of the above behind one thread-safe handle;
 //! - [`TokenError`]: one typed reason per refusal.
 //!
@@ -34,6 +36,6 @@ pub use issue::{
     DEFAULT_SKEW_SECS, Grant, VerifyConfig, check_window, issue, verify, verify_signature,
 };
 pub use layout::{ANY_CHANNEL, SIGNED_LEN, TOKEN_LEN, TOKEN_MAGIC, TOKEN_VERSION, Token};
-pub use revocation::Revocations;
+pub use revocation::{RevocationEpoch, Revocations};
 pub use scope::Scope;
 pub use verifier::TokenVerifier;

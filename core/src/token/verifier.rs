@@ -2,7 +2,10 @@
 //! clock-skew tolerance and the token cache behind one thread-safe handle. Promises: every
 //! answer is what [`super::verify_chain`] would say at that `now` with the current revocations
 //! (the cache never returns a result made before a later revocation); `now` is always passed in,
-//! never read from a clock. Not here: rate limiting of refusals (the auth guard's).
+//! never read from a clock. Each revocation also bumps the verifier's [`RevocationEpoch`]
+//! ([`TokenVerifier::revocation_epoch`]) once it is recorded, so a cache built on this verifier's
+//! answers (the channel layer's auth guard) can drop what it admitted before. Not here: rate
+//! limiting of refusals (the auth guard's).
 
 use parking_lot::{Mutex, RwLock};
 
@@ -10,7 +13,7 @@ use super::cache::{DEFAULT_CACHE_CAPACITY, TokenCache};
 use super::chain::{Authorized, TokenChain, TrustRoots, verify_chain};
 use super::error::TokenError;
 use super::issue::VerifyConfig;
-use super::revocation::Revocations;
+use super::revocation::{RevocationEpoch, Revocations};
 use super::scope::Scope;
 use crate::identity::EntityId;
 
@@ -21,6 +24,7 @@ pub struct TokenVerifier {
     config: VerifyConfig,
     revocations: RwLock<Revocations>,
     cache: Mutex<TokenCache>,
+    epoch: RevocationEpoch,
 }
 
 impl TokenVerifier {
@@ -40,6 +44,7 @@ impl TokenVerifier {
             config,
             revocations: RwLock::new(Revocations::new()),
             cache: Mutex::new(TokenCache::new(capacity)),
+            epoch: RevocationEpoch::new(),
         }
     }
 
@@ -60,12 +65,20 @@ impl TokenVerifier {
             .write()
             .revoke_generation(issuer, generation);
         self.cache.lock().clear();
+        self.epoch.bump();
     }
 
     /// Revokes one token by hash, and everything delegated from it. Takes effect on the next call.
     pub fn revoke_token(&self, hash: [u8; 32]) {
         self.revocations.write().revoke_token(hash);
         self.cache.lock().clear();
+        self.epoch.bump();
+    }
+
+    /// A handle on the counter bumped after every revocation (see the module docs); the
+    /// channel layer's `AuthGuard::watch_revocations` takes it.
+    pub fn revocation_epoch(&self) -> RevocationEpoch {
+        self.epoch.clone()
     }
 
     /// Verifies `chain` at `now` (from the cache when the same chain was verified before at the

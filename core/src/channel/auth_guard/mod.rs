@@ -11,6 +11,14 @@
 //! membership layer can drop those subscribers); the `revoke*` and
 //! [`AuthGuard::invalidate_all`] calls take effect on the very next check.
 //!
+//! Transitive revocation: a grant is cached per leaf credential, so the guard cannot see which
+//! cached grants were derived from a token that is revoked later (a parent of a delegated token,
+//! or every token of an issuer generation). [`AuthGuard::watch_revocations`] ties the guard to a
+//! [`RevocationEpoch`] (from `TokenVerifier::revocation_epoch`): the fast path compares it with
+//! the value the cache was built at and, when it moved, admits nothing from the cache; the next
+//! full check drops every cached grant first and re-verifies. So a revocation through the
+//! verifier takes effect on the next check with no call on the guard.
+//!
 //! Promises: sans-IO and deterministic given the `now` arguments (unix seconds); `check_fast`
 //! takes `&self`, does not allocate, lock or touch the limiter unless the cache misses; a grant
 //! admits only while `now < expires_at`; the exact set is authoritative (the bloom filter only
@@ -34,6 +42,7 @@ use self::limiter::FailureLimiter;
 use self::mix::{MixState, PassState, fold_mul, random_seed};
 use super::hash::ChannelHash;
 use crate::identity::NodeId;
+use crate::token::RevocationEpoch;
 
 /// What a peer wants to do on a channel. Grants are per action: a subscribe grant does not
 /// admit publishes.
@@ -251,6 +260,8 @@ pub struct AuthGuard {
     /// Keys removed since the bloom filter was last rebuilt.
     stale: usize,
     stats: GuardStats,
+    /// The watched revocation counter and the value the cached grants were made at.
+    revocations: Option<(RevocationEpoch, u64)>,
 }
 
 impl fmt::Debug for AuthGuard {
@@ -298,6 +309,7 @@ impl AuthGuard {
             ),
             stale: 0,
             stats: GuardStats::default(),
+            revocations: None,
         }
     }
 
@@ -322,6 +334,40 @@ impl AuthGuard {
         &self.config
     }
 
+    /// Ties the cache to `epoch` (see the module docs): from now on, whenever the counter has
+    /// moved since the cached grants were made, the fast path admits nothing from the cache and
+    /// the next full check (or [`admit`](Self::admit), [`sweep`](Self::sweep)) drops them all
+    /// first. Grants cached before this call are dropped now. Replaces an earlier watch.
+    pub fn watch_revocations(&mut self, epoch: RevocationEpoch) {
+        let seen = epoch.get();
+        self.revocations = Some((epoch, seen));
+        self.invalidate_all();
+    }
+
+    /// Whether the cached grants were made at the watched epoch's current value (always true
+    /// without a watch).
+    #[inline(always)]
+    fn cache_current(&self) -> bool {
+        match &self.revocations {
+            None => true,
+            Some((epoch, seen)) => epoch.get() == *seen,
+        }
+    }
+
+    /// Drops every cached grant if the watched epoch moved; returns whether it did.
+    fn sync_revocations(&mut self) -> bool {
+        let Some((epoch, seen)) = &mut self.revocations else {
+            return false;
+        };
+        let now = epoch.get();
+        if now == *seen {
+            return false;
+        }
+        *seen = now;
+        self.invalidate_all();
+        true
+    }
+
     /// The per-packet check: cached grant, throttled peer, or "run the full check".
     #[inline]
     pub fn check_fast(
@@ -333,6 +379,7 @@ impl AuthGuard {
     ) -> Verdict {
         let key = self.key(peer, channel, action);
         if self.bloom.may_contain(key.h)
+            && self.cache_current()
             && let Some(e) = self.verified.get(&key)
             && now < e.expires_at
         {
@@ -357,6 +404,9 @@ impl AuthGuard {
         now: u64,
         verifier: &V,
     ) -> Result<Grant, Denied<V::Error>> {
+        // Before verifying: a revocation after this point moves the epoch again, so a grant
+        // the verifier admits on stale revocations is dropped on the next check.
+        self.sync_revocations();
         if let Some(until) = self.limiter.throttled_until(peer.0, now) {
             self.stats.throttled += 1;
             return Err(Denied::Throttled { until });
@@ -403,6 +453,7 @@ impl AuthGuard {
 
     /// Caches a grant obtained elsewhere (for example verified on another path).
     pub fn admit(&mut self, peer: NodeId, channel: ChannelHash, action: Action, grant: Grant) {
+        self.sync_revocations();
         self.insert(self.key(peer, channel, action), grant);
     }
 
@@ -424,6 +475,7 @@ impl AuthGuard {
     /// Evicts grants with `expires_at <= now`, rebuilds the bloom filter, forgets recovered
     /// peers' failure buckets, and reports what expired.
     pub fn sweep(&mut self, now: u64) -> SweepReport {
+        self.sync_revocations();
         let mut expired = Vec::new();
         self.verified.retain(|k, e| {
             let live = now < e.expires_at;

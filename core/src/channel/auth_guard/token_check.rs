@@ -7,9 +7,12 @@
 //!
 //! The grant expires one second after the chain's earliest `not_after` plus the verifier's skew
 //! tolerance (the first second the verifier would refuse it), and carries [`token_id`] of the
-//! leaf token for [`super::AuthGuard::revoke_token`]. After `TokenVerifier::revoke_token`, call
-//! `guard.revoke_token(token_id(&hash))`; after `revoke_generation` (whose reach the guard cannot
-//! see), call `guard.invalidate_all()`.
+//! leaf token for [`super::AuthGuard::revoke_token`]. A guard that watches the verifier's
+//! revocations (`guard.watch_revocations(verifier.revocation_epoch())`) needs nothing more: any
+//! revocation, of a leaf, a parent or an issuer generation, reaches its cached grants on the
+//! next check. Without the watch, call `guard.revoke_token(token_id(&hash))` after
+//! `TokenVerifier::revoke_token` and `guard.invalidate_all()` after a revocation whose reach the
+//! guard cannot see (a parent's, a generation's).
 
 use super::{Action, FullCheck, Grant};
 use crate::channel::ChannelHash;
