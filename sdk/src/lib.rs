@@ -50,7 +50,7 @@ use serde::Serialize;
 
 use net::{AdapterConfig, Event, EventBus};
 
-pub use mesh::{Mesh, MeshBuilder, MeshError, Received};
+pub use mesh::{DenyReason, Mesh, MeshBuilder, MeshError, Received};
 pub use net::{
     Backpressure, BatchReport, DropReason, Error, ErrorKind, EventBusConfig, Filter, Ordering,
     PollRequest, PollResult, Receipt, Result, ShutdownReport, Stats, StoredEvent, SubscribeFrom,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use net::channel::{ChannelConfig, Visibility};
 use net::identity::Identity;
-use net_sdk::{Mesh, MeshError};
+use net_sdk::{DenyReason, Mesh, MeshError};
 
 const PSK: [u8; 32] = [0x33; 32];
 const WAIT: Duration = Duration::from_secs(10);
@@ -89,7 +89,10 @@ fn bad_names_and_unknown_channels_are_typed_errors() {
     )
     .unwrap();
     let refused = a.subscribe_channel(p.node_id(), "room/private", WAIT);
-    assert!(matches!(refused, Err(MeshError::Refused(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(MeshError::Denied(DenyReason::NotVisible))),
+        "{refused:?}"
+    );
     p.shutdown();
     a.shutdown();
     assert!(matches!(

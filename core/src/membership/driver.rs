@@ -22,6 +22,8 @@
 //! "Delivered" means handed to the peer's session: a reliable stream then retransmits until
 //! acked while the session lives; fire-and-forget frames may be lost. On a reliable channel a
 //! publish waits up to `credit_timeout` for a slow subscriber's credit, then reports it failed.
+//! [`PubSub::wait_acked`] waits (bounded) until given peers acknowledged everything sent on a
+//! channel, for a publisher that wants to know before it goes away.
 //!
 //! Membership is per publisher: a subscriber subscribes at each node whose events it wants;
 //! nothing is gossiped. Not promised: replay of events published before the subscribe, ordering
@@ -446,6 +448,31 @@ impl PubSub {
             }
         }
         Ok(())
+    }
+
+    /// Flushes the node and waits up to `timeout` until each of `peers` has acknowledged
+    /// every frame sent to it on `channel`'s stream; returns the peers that had not (empty:
+    /// all did). A peer counts as done only when its current session's stream reports nothing
+    /// unacknowledged: one without a session or without that stream is never done. On a
+    /// fire-and-forget channel nothing waits for an acknowledgement, so this returns at once.
+    pub fn wait_acked(
+        &self,
+        channel: &ChannelName,
+        peers: &[NodeId],
+        timeout: Duration,
+    ) -> Vec<NodeId> {
+        let node = &self.inner.node;
+        let stream = channel.hash().get();
+        let deadline = Instant::now() + timeout;
+        let _ = node.flush();
+        let mut waiting: Vec<NodeId> = peers.to_vec();
+        loop {
+            waiting.retain(|&p| node.unacked(p, stream) != Some(0));
+            if waiting.is_empty() || Instant::now() >= deadline {
+                return waiting;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// The next event of a subscribed channel, waiting up to `timeout`.
