@@ -58,7 +58,7 @@ enum Command {
     /// Publish stdin lines on a mesh channel.
     Pub(pubsub::PubArgs),
     /// Print events of a mesh channel subscribed at a publisher.
-    Sub(pubsub::SubArgs),
+    Sub(Box<pubsub::SubArgs>),
 }
 
 fn main() -> ExitCode {
