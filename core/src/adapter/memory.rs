@@ -3,23 +3,84 @@
 //! Promise: per shard it retains the newest events, bounded by `max_events_per_shard` and
 //! `max_bytes_per_shard` (payload bytes); every eviction is counted. Reads clone reference-
 //! counted buffers, never payload bytes. Not promised: durability across restarts.
+//!
+//! Layout: a shard keeps its events' buffer handles (32 bytes each) in a segmented deque, and
+//! their sequence numbers and insertion times as *runs*: one entry (24 bytes) per stretch of
+//! events with consecutive sequence numbers and one timestamp, which is what one drained
+//! batch is. Retained memory per event is then 32 bytes plus its payload, instead of 48, and
+//! the drain worker touches a third fewer fresh pages per event (on this project's VMs a fresh
+//! page costs about 2 us of fault handling).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
 use super::segmented::SegmentedDeque;
 use super::{Adapter, AdapterError, AdapterStats, Delivery, Health, ShardPage, StoredEvent};
+use crate::Event;
 
 /// Cursor tag of the memory adapter.
 pub const MEMORY_CURSOR_TAG: u8 = 1;
 
+/// Events from position `start` on have sequence numbers `seq, seq + 1, ...` and insertion
+/// time `ts_ns`, up to the next run's start.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    seq: u64,
+    ts_ns: u64,
+}
+
 #[derive(Default)]
 struct ShardStore {
     /// Retained events; `events[i]` has position `base + i`.
-    events: SegmentedDeque<(u64, u64, crate::Event)>,
+    events: SegmentedDeque<Event>,
+    /// Ordered by `start`; the first run starts at or before `base` (it covers the oldest
+    /// retained event) while any event is retained.
+    runs: VecDeque<Run>,
     base: u64,
     bytes: usize,
+}
+
+impl ShardStore {
+    /// Appends one delivered event at position `base + len`.
+    fn push(&mut self, d: Delivery) {
+        let pos = self.base + self.events.len() as u64;
+        let continues = self
+            .runs
+            .back()
+            .is_some_and(|r| r.ts_ns == d.ts_ns && r.seq.wrapping_add(pos - r.start) == d.seq);
+        if !continues {
+            self.runs.push_back(Run {
+                start: pos,
+                seq: d.seq,
+                ts_ns: d.ts_ns,
+            });
+        }
+        self.bytes += d.event.len();
+        self.events.push_back(d.event);
+    }
+
+    /// Evicts the oldest event; false if none is retained.
+    fn evict_one(&mut self) -> bool {
+        let Some(old) = self.events.pop_front() else {
+            return false;
+        };
+        self.bytes -= old.len();
+        self.base += 1;
+        while self.runs.len() > 1 && self.runs[1].start <= self.base {
+            self.runs.pop_front();
+        }
+        true
+    }
+
+    /// Index in `runs` of the run covering position `pos` (a retained position).
+    fn run_of(&self, pos: u64) -> usize {
+        self.runs
+            .partition_point(|r| r.start <= pos)
+            .saturating_sub(1)
+    }
 }
 
 /// Retains the newest events of each shard in memory.
@@ -78,17 +139,15 @@ impl Adapter for MemoryAdapter {
             let mut s = store.write();
             let mut evicted = 0u64;
             for d in batch.drain(..) {
-                s.bytes += d.event.len();
-                s.events.push_back((d.seq, d.ts_ns, d.event));
+                s.push(d);
             }
             while s.events.len() > self.max_events
                 || (s.bytes > self.max_bytes && s.events.len() > 1)
             {
-                if let Some((_, _, old)) = s.events.pop_front() {
-                    s.bytes -= old.len();
-                    s.base += 1;
-                    evicted += 1;
+                if !s.evict_one() {
+                    break;
                 }
+                evicted += 1;
             }
             evicted
         })?;
@@ -113,19 +172,27 @@ impl Adapter for MemoryAdapter {
             let end = s.base + s.events.len() as u64;
             let start = from.clamp(s.base, end);
             let skip = (start - s.base) as usize;
-            let events = s
-                .events
-                .iter_from(skip)
-                .take(max)
-                .enumerate()
-                .map(|(i, (seq, ts_ns, event))| StoredEvent {
-                    shard,
-                    position: start + i as u64,
-                    seq: *seq,
-                    ts_ns: *ts_ns,
-                    event: event.clone(),
-                })
-                .collect();
+            let take = max.min(s.events.len() - skip);
+            let mut events = Vec::with_capacity(take);
+            if take > 0 {
+                let mut k = s.run_of(start);
+                let mut next = s.runs.get(k + 1).map_or(u64::MAX, |r| r.start);
+                for (i, event) in s.events.iter_from(skip).take(take).enumerate() {
+                    let position = start + i as u64;
+                    while position >= next {
+                        k += 1;
+                        next = s.runs.get(k + 1).map_or(u64::MAX, |r| r.start);
+                    }
+                    let run = s.runs[k];
+                    events.push(StoredEvent {
+                        shard,
+                        position,
+                        seq: run.seq.wrapping_add(position - run.start),
+                        ts_ns: run.ts_ns,
+                        event: event.clone(),
+                    });
+                }
+            }
             ShardPage { start, events, end }
         })
     }
@@ -160,7 +227,6 @@ impl Adapter for MemoryAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Event;
 
     fn batch(seqs: std::ops::Range<u64>, size: usize) -> Vec<Delivery> {
         seqs.map(|seq| Delivery {
@@ -201,5 +267,56 @@ mod tests {
         m.init(1).unwrap();
         assert!(m.on_batch(3, &mut batch(0..1, 4)).is_err());
         assert!(m.poll_shard(3, 0, 1).is_err());
+    }
+
+    /// Deliveries with gaps in their sequence numbers, repeated and changing timestamps, in
+    /// batches of varying size: every poll (from every position, any limit) must return each
+    /// event's own seq and ts, also after evictions cut runs in the middle.
+    #[test]
+    fn runs_keep_each_events_seq_and_ts_across_gaps_and_evictions() {
+        let m = MemoryAdapter::new(50, 1 << 20);
+        m.init(1).unwrap();
+        let mut all = Vec::new();
+        let mut seq = 0u64;
+        for b in 0..40u64 {
+            let mut batch = Vec::new();
+            for k in 0..(b % 7) {
+                // A gap every fifth event (a dropped one); ts changes per batch, except that
+                // batches 10..13 share one ts (a clock that did not advance).
+                seq += if (seq + k) % 5 == 4 { 2 } else { 1 };
+                let ts_ns = if (10..13).contains(&b) { 10 } else { 100 + b };
+                let event = Event::from_str(&seq.to_string()).unwrap();
+                all.push((seq, ts_ns, event.clone()));
+                batch.push(Delivery { seq, ts_ns, event });
+            }
+            m.on_batch(0, &mut batch).unwrap();
+            let end = m.end_position(0).unwrap();
+            assert_eq!(end, all.len() as u64);
+            let base = end.saturating_sub(50);
+            for from in base..=end {
+                for max in [1, 3, 100] {
+                    let page = m.poll_shard(0, from, max).unwrap();
+                    assert_eq!(page.start, from);
+                    let want: Vec<(u64, u64, u64, String)> = (from..end.min(from + max as u64))
+                        .map(|p| {
+                            let (s, t, e) = &all[p as usize];
+                            (p, *s, *t, e.as_str().to_owned())
+                        })
+                        .collect();
+                    let got: Vec<(u64, u64, u64, String)> = page
+                        .events
+                        .iter()
+                        .map(|e| (e.position, e.seq, e.ts_ns, e.event.as_str().to_owned()))
+                        .collect();
+                    assert_eq!(got, want, "batch {b}, from {from}, max {max}");
+                }
+            }
+        }
+        assert_eq!(m.stats().evicted, all.len() as u64 - 50);
+        // Runs are bounded by retained events (one per batch at most, plus the covering one).
+        let shards = m.shards.read();
+        let s = shards[0].read();
+        assert!(s.runs.len() <= 50 + 1, "{} runs", s.runs.len());
+        assert!(s.runs[0].start <= s.base);
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! A plain `VecDeque` holding a million events doubles and copies itself as it grows, and the
 //! copy lands on the drain worker. This deque grows by whole segments, recycles the segments
-//! that eviction empties, and indexes in O(1). Promise: push/pop/get are O(1) amortized with no
-//! element copies; memory is bounded by the elements held plus one spare segment.
+//! that eviction empties, and indexes in O(1). Promise: push/pop are O(1) amortized with no
+//! element copies; iteration from an index walks segment slices (no per-element index
+//! arithmetic); memory is bounded by the elements held plus one spare segment.
 
 use std::collections::VecDeque;
 
@@ -62,7 +63,8 @@ impl<T> SegmentedDeque<T> {
         Some(value)
     }
 
-    /// The element `i` places from the front.
+    /// The element `i` places from the front (the tests' reference for `iter_from`).
+    #[cfg(test)]
     pub fn get(&self, i: usize) -> Option<&T> {
         let first = self.segments.front()?;
         if i < first.len() {
@@ -75,9 +77,21 @@ impl<T> SegmentedDeque<T> {
             .and_then(|s| s.get(rest % SEGMENT))
     }
 
-    /// Elements from index `start` on, in order.
+    /// Elements from index `start` on, in order (empty if `start >= len`).
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &T> {
-        (start..self.len).map_while(move |i| self.get(i))
+        // Locate the segment and offset of `start` once, then walk whole segments.
+        let (seg, offset) = match self.segments.front() {
+            Some(first) if start < first.len() => (0, start),
+            Some(first) => {
+                let rest = start - first.len();
+                (1 + rest / SEGMENT, rest % SEGMENT)
+            }
+            None => (0, 0),
+        };
+        self.segments
+            .range(seg.min(self.segments.len())..)
+            .enumerate()
+            .flat_map(move |(k, s)| s.range(if k == 0 { offset.min(s.len()) } else { 0 }..))
     }
 }
 
@@ -105,5 +119,35 @@ mod tests {
         assert_eq!(d.len(), 0);
         d.push_back(1);
         assert_eq!(d.get(0), Some(&1));
+    }
+
+    #[test]
+    fn iter_from_matches_get_at_every_segment_boundary() {
+        let mut d = SegmentedDeque::default();
+        for i in 0..2 * SEGMENT + 5 {
+            d.push_back(i);
+        }
+        // A partly evicted first segment shifts every boundary.
+        for _ in 0..17 {
+            d.pop_front();
+        }
+        let n = d.len();
+        for start in [
+            0,
+            1,
+            SEGMENT - 18,
+            SEGMENT - 17,
+            SEGMENT - 16,
+            2 * SEGMENT - 17,
+            n - 1,
+            n,
+        ] {
+            let want: Vec<usize> = (start..n).map(|i| *d.get(i).unwrap()).collect();
+            let got: Vec<usize> = d.iter_from(start).copied().collect();
+            assert_eq!(got, want, "start {start}");
+        }
+        assert_eq!(d.iter_from(n + 5).count(), 0);
+        let empty: SegmentedDeque<u8> = SegmentedDeque::default();
+        assert_eq!(empty.iter_from(0).count(), 0);
     }
 }

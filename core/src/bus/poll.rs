@@ -202,14 +202,28 @@ pub(crate) fn read(
                 scan.exhausted = true;
                 break;
             }
-            for ev in page.events {
-                if scan.matches.len() >= limit || scanned >= MAX_SCAN_PER_SHARD {
-                    break;
+            match filter {
+                None => {
+                    // Every event matches: move the page over in one piece.
+                    let mut events = page.events;
+                    events.truncate((limit - scan.matches.len()).min(MAX_SCAN_PER_SHARD - scanned));
+                    if let Some(last) = events.last() {
+                        scan.scan_end = last.position + 1;
+                    }
+                    scanned += events.len();
+                    scan.matches.extend(events);
                 }
-                scanned += 1;
-                scan.scan_end = ev.position + 1;
-                if filter.is_none_or(|f| f.matches_raw(ev.event.raw())) {
-                    scan.matches.push_back(ev);
+                Some(f) => {
+                    for ev in page.events {
+                        if scan.matches.len() >= limit || scanned >= MAX_SCAN_PER_SHARD {
+                            break;
+                        }
+                        scanned += 1;
+                        scan.scan_end = ev.position + 1;
+                        if f.matches_raw(ev.event.raw()) {
+                            scan.matches.push_back(ev);
+                        }
+                    }
                 }
             }
             if scan.scan_end >= page.end {
@@ -220,9 +234,12 @@ pub(crate) fn read(
         scans.push(scan);
     }
 
-    let mut events = Vec::with_capacity(limit.min(scans.iter().map(|s| s.matches.len()).sum()));
+    let mut events = Vec::new();
     match ordering {
+        // One shard (the scan never collects more than `limit`): hand its matches over whole.
+        _ if scans.len() == 1 => events = Vec::from(std::mem::take(&mut scans[0].matches)),
         Ordering::PerShard => {
+            events.reserve(limit.min(scans.iter().map(|s| s.matches.len()).sum()));
             while events.len() < limit {
                 let mut took = false;
                 for scan in scans.iter_mut() {
@@ -240,6 +257,7 @@ pub(crate) fn read(
             }
         }
         Ordering::InsertionTime => {
+            events.reserve(limit.min(scans.iter().map(|s| s.matches.len()).sum()));
             while events.len() < limit {
                 let next = scans
                     .iter()

@@ -252,7 +252,10 @@ impl Subscription {
     /// Waits up to `timeout` (`None`: without bound) for the next item, the end of the
     /// subscription or its cancellation. Errors are the adapter's read errors.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<WaitOutcome> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // The deadline is fixed when the wait first has to block: reading the clock on every
+        // call cost more than the rest of handing out a buffered item (W2 calls this per
+        // event), and the time until then is a bounded, non-blocking read.
+        let mut deadline: Option<Instant> = None;
         loop {
             if self.is_cancelled() {
                 return Ok(WaitOutcome::Cancelled);
@@ -277,9 +280,10 @@ impl Subscription {
                 self.ended = true;
                 continue;
             }
-            match deadline {
+            match timeout {
                 None => listener.wait(),
-                Some(d) => {
+                Some(t) => {
+                    let d = *deadline.get_or_insert_with(|| Instant::now() + t);
                     if listener.wait_deadline(d).is_none() && Instant::now() >= d {
                         return Ok(WaitOutcome::TimedOut);
                     }
