@@ -15,7 +15,8 @@
 //! - [`MeshAdapter::from_config`] (the JSON form `{"adapter": {"type": "mesh", ...}}`, what
 //!   `EventBus::new` uses): the adapter owns its node (bound to `listen`, identity from
 //!   `key_file`, the PSK), dials the peers once while the bus is built (each bounded by
-//!   `connect_timeout`, failures are not fatal), redials unreachable or failed peers every
+//!   `connect_timeout`, within which a handshake left unanswered is started again; failures
+//!   are not fatal), redials unreachable or failed peers every
 //!   `retry_after` on a thread of its own, and ingests every event peers send on `stream_id`
 //!   into its own bus (through the [`BusLink`] the bus hands it), where `poll` and `subscribe`
 //!   see them. Received events are stored but **not forwarded again**, so two buses that list
@@ -44,7 +45,7 @@ use crate::bus::BusLink;
 use crate::error::Error;
 use crate::identity::NodeId;
 use crate::mesh::config::{MeshConfig, PeerRoute, PeerSpec};
-use crate::mesh::handshake::HandshakeConfig;
+use crate::mesh::handshake::{HandshakeConfig, HandshakeError};
 use crate::mesh::ingress::{IngressStats, MeshIngress, ReceivedMarks};
 use crate::mesh::node::{MeshNode, NodeConfig};
 use crate::mesh::session::{EndpointConfig, Health as PeerHealth, MeshError};
@@ -160,16 +161,40 @@ impl Dialer {
 }
 
 /// Dials `peer` directly, or its relay first (returns at once when connected) and then the
-/// peer through it.
+/// peer through it. The whole dial is bounded by `timeout`.
 fn dial(node: &MeshNode, peer: &PeerSpec, timeout: Duration) -> Result<NodeId, MeshError> {
+    let deadline = Instant::now() + timeout;
     match &peer.route {
-        PeerRoute::Direct(addr) => node.connect(*addr, &peer.card, timeout),
+        PeerRoute::Direct(addr) => persist(deadline, |t| node.connect(*addr, &peer.card, t)),
         PeerRoute::Via(relay) => {
-            let via = node.connect(relay.addr, &relay.card, timeout)?;
-            node.connect_via(via, &peer.card, timeout)
+            let via = persist(deadline, |t| node.connect(relay.addr, &relay.card, t))?;
+            persist(deadline, |t| node.connect_via(via, &peer.card, t))
         }
     }
 }
+
+/// Runs `attempt` (given the time left) again while it fails only because a handshake went
+/// unanswered for its own give-up time (a slow or busy peer, a lost datagram burst) and
+/// `deadline` has not passed; any other failure, or the deadline, ends it.
+fn persist(
+    deadline: Instant,
+    mut attempt: impl FnMut(Duration) -> Result<NodeId, MeshError>,
+) -> Result<NodeId, MeshError> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match attempt(left) {
+            Err(MeshError::Handshake(HandshakeError::TimedOut))
+                if Instant::now() + RETRY_PAUSE < deadline =>
+            {
+                std::thread::sleep(RETRY_PAUSE);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Pause before a connect attempt whose handshake went unanswered is made again.
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
 
 /// Stores locally (memory) and forwards every stored batch to a set of mesh peers.
 pub struct MeshAdapter {
@@ -601,5 +626,60 @@ impl Adapter for MeshAdapter {
             local_addr: Some(self.node.local_addr().to_string()),
             card: Some(crate::identity::hex(&self.node.card().to_bytes())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unanswered_handshake_is_dialled_again_until_it_succeeds() {
+        let mut calls = 0;
+        let got = persist(Instant::now() + Duration::from_secs(10), |_| {
+            calls += 1;
+            if calls < 3 {
+                Err(MeshError::Handshake(HandshakeError::TimedOut))
+            } else {
+                Ok(NodeId(7))
+            }
+        });
+        assert!(matches!(got, Ok(NodeId(7))));
+        assert_eq!(calls, 3);
+    }
+
+    #[test]
+    fn other_failures_end_the_dial_at_once() {
+        let mut calls = 0;
+        let got = persist(Instant::now() + Duration::from_secs(10), |_| {
+            calls += 1;
+            Err(MeshError::Handshake(HandshakeError::BadSignature))
+        });
+        assert!(matches!(
+            got,
+            Err(MeshError::Handshake(HandshakeError::BadSignature))
+        ));
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn the_deadline_bounds_the_retries_and_each_attempt_gets_the_time_left() {
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(200);
+        let mut lefts = Vec::new();
+        let got = persist(deadline, |left| {
+            lefts.push(left);
+            std::thread::sleep(Duration::from_millis(30));
+            Err(MeshError::Handshake(HandshakeError::TimedOut))
+        });
+        assert!(matches!(
+            got,
+            Err(MeshError::Handshake(HandshakeError::TimedOut))
+        ));
+        assert!(lefts.len() >= 2, "{lefts:?}");
+        assert!(lefts.windows(2).all(|w| w[1] < w[0]), "{lefts:?}");
+        assert!(lefts.iter().all(|l| *l <= Duration::from_millis(200)));
+        // It gave up once less than a pause was left, not long after the deadline.
+        assert!(start.elapsed() < Duration::from_secs(5));
     }
 }
