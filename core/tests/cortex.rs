@@ -209,3 +209,34 @@ fn changes_reports_progress_and_ends_on_close() {
         }
     }
 }
+
+/// A fold that has caught up paces itself between small batches; it must still fold every
+/// event with nobody in `wait_for_seq`: a trickle, a burst, then one isolated event.
+#[test]
+fn a_caught_up_fold_keeps_folding_without_waiters() {
+    let file = RedexFile::open("pace", None, RedexFileConfig::heap()).unwrap();
+    let a = CortexAdapter::open(file, Kv::default(), kv_fold, CortexConfig::default()).unwrap();
+    let mut ch = a.changes();
+    let mut last = 0;
+    for i in 0..50u32 {
+        last = a.append(0x80, 0, &i.to_le_bytes()).unwrap();
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    for i in 0..5_000u32 {
+        last = a.append(0x81, 0, &i.to_le_bytes()).unwrap();
+    }
+    let deadline = std::time::Instant::now() + W;
+    while a.folded_next() <= last {
+        assert!(std::time::Instant::now() < deadline, "fold stalled");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let single = a.append(0x82, 0, b"z").unwrap();
+    let mut seen = 0;
+    while seen < single {
+        seen = ch.recv_timeout(W).expect("progress").expect("running");
+    }
+    assert_eq!(seen, single);
+    let st = a.state().read();
+    assert_eq!(st.applied.len(), 5_051);
+    assert!(st.applied.windows(2).all(|w| w[1] == w[0] + 1));
+}

@@ -199,3 +199,37 @@ proptest! {
         }
     }
 }
+
+/// The snapshot of the tasks state is a postcard map from id to task in ascending id order,
+/// byte for byte what a `BTreeMap<u64, Task>` encodes to, whatever order ids arrived in.
+#[test]
+fn snapshot_bytes_are_an_ascending_id_map() {
+    let file = RedexFile::open("cortex/tasks", None, RedexFileConfig::heap()).unwrap();
+    let tasks = Tasks::open(file, 3).unwrap();
+    let mut last = 0;
+    // Increasing, decreasing and interleaved ids, some completed and some deleted.
+    let ids: Vec<u64> = (0..300)
+        .chain((1000..1200).rev())
+        .chain((0..200).map(|i| 500 + (i * 37) % 200))
+        .collect();
+    for (k, &id) in ids.iter().enumerate() {
+        last = tasks.create(id, &format!("t{id}"), k as u64).unwrap();
+        if id % 5 == 0 {
+            last = tasks.complete(id, k as u64 + 1).unwrap();
+        }
+        if id % 7 == 0 {
+            last = tasks.delete(id).unwrap();
+        }
+    }
+    tasks.wait_for_seq(last, W).unwrap();
+    assert_eq!(tasks.adapter().error_count(), 0);
+    let all = tasks.find_many(&TasksFilter::default());
+    let want: std::collections::BTreeMap<u64, Task> =
+        all.iter().map(|t| (t.id, t.clone())).collect();
+    assert_eq!(all.len(), want.len());
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "IdAsc order");
+    let (snap, _) = tasks.adapter().snapshot().unwrap();
+    assert_eq!(snap, postcard::to_allocvec(&want).unwrap());
+    let back: TasksState = postcard::from_bytes(&snap).unwrap();
+    assert_eq!(back, *tasks.adapter().state().read());
+}

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::CachePadded;
 use event_listener::{Event, Listener};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -19,6 +20,32 @@ const FRAME_KEEP: usize = 64 * 1024;
 thread_local! {
     /// Reused per thread to build `EventMeta ++ payload` frames without an allocation.
     static FRAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A postcard output that appends to a borrowed `Vec` in place. (`postcard::to_extend` takes
+/// and returns the `Vec` by value, and moving it in and out of the `Result` cost several
+/// misaligned stack copies per append.)
+struct AppendTo<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for AppendTo<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_push(&mut self, b: u8) -> postcard::Result<()> {
+        self.0.push(b);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, b: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(b);
+        Ok(())
+    }
+
+    #[inline]
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
 }
 
 /// One decoded event handed to a fold.
@@ -144,10 +171,16 @@ pub struct CortexConfig {
 
 pub(crate) struct Shared<S> {
     pub file: RedexFile,
-    pub state: RwLock<S>,
+    /// Cache lines of their own for the state lock and the watermark (both written by the
+    /// fold task) apart from what appenders touch (`stop`, `origin_seq`).
+    pub state: CachePadded<RwLock<S>>,
     /// Every seq below this has been folded (or skipped by policy).
-    pub folded_next: AtomicU64,
+    pub folded_next: CachePadded<AtomicU64>,
     pub progress: Event,
+    /// Threads inside [`CortexAdapter::wait_for_seq`]; while non-zero the fold does not pace.
+    waiting: AtomicU64,
+    /// Wakes a pacing fold task early (a waiter arrived, or the adapter is closing).
+    hurry: Event,
     pub running: AtomicBool,
     pub stop: AtomicBool,
     pub stopped: Mutex<Option<(u64, String)>>,
@@ -186,9 +219,11 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         };
         let shared = Arc::new(Shared {
             file,
-            state: RwLock::new(state),
-            folded_next: AtomicU64::new(from),
+            state: CachePadded::new(RwLock::new(state)),
+            folded_next: CachePadded::new(AtomicU64::new(from)),
             progress: Event::new(),
+            waiting: AtomicU64::new(0),
+            hurry: Event::new(),
             running: AtomicBool::new(true),
             stop: AtomicBool::new(false),
             stopped: Mutex::new(None),
@@ -237,10 +272,8 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         value: &T,
     ) -> Result<u64, CortexError> {
         self.append_with(dispatch, flags, |buf| {
-            let v = std::mem::take(buf);
-            *buf =
-                postcard::to_extend(value, v).map_err(|e| CortexError::Snapshot(e.to_string()))?;
-            Ok(())
+            postcard::serialize_with_flavor(value, AppendTo(buf))
+                .map_err(|e| CortexError::Snapshot(e.to_string()))
         })
     }
 
@@ -294,8 +327,12 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// Blocks until `seq` is folded into the state (read-your-writes), the fold stops, or
     /// `timeout` passes.
     pub fn wait_for_seq(&self, seq: u64, timeout: Duration) -> Result<(), CortexError> {
-        let deadline = Instant::now() + timeout;
         let sh = &self.shared;
+        if sh.folded_next.load(Ordering::Acquire) > seq {
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        let _hurry = Hurry::new(sh);
         loop {
             if sh.folded_next.load(Ordering::Acquire) > seq {
                 return Ok(());
@@ -328,6 +365,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// Stops the fold task (the file stays open). Idempotent.
     pub fn close(&self) {
         self.shared.stop.store(true, Ordering::Release);
+        self.shared.hurry.notify(usize::MAX);
         if let Some(t) = self.task.lock().take() {
             let _ = t.join();
         }
@@ -373,9 +411,51 @@ impl<S: Serialize + DeserializeOwned + Send + Sync + 'static> CortexAdapter<S> {
 impl<S> Drop for CortexAdapter<S> {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
+        self.shared.hurry.notify(usize::MAX);
         if let Some(t) = self.task.lock().take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A batch smaller than this means the fold has caught up with the appenders.
+const PACE_BELOW: usize = 64;
+/// How long a caught-up fold lets entries accumulate before reading again.
+const PACE: Duration = Duration::from_micros(50);
+
+/// Counts a thread in `Shared::waiting` for its lifetime, and wakes a pacing fold.
+struct Hurry<'a> {
+    waiting: &'a AtomicU64,
+}
+
+impl<'a> Hurry<'a> {
+    fn new<S>(sh: &'a Shared<S>) -> Hurry<'a> {
+        sh.waiting.fetch_add(1, Ordering::SeqCst);
+        sh.hurry.notify(usize::MAX);
+        Hurry {
+            waiting: &sh.waiting,
+        }
+    }
+}
+
+impl Drop for Hurry<'_> {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// After a small batch, waits up to [`PACE`] so the next read takes a larger one, unless a
+/// thread is waiting in `wait_for_seq` or the adapter is stopping (both end the wait at once).
+///
+/// A fold that re-reads the moment one entry lands keeps pulling the cache lines the appender
+/// is writing (the file lock, the newest records and payloads) and costs every append a
+/// cross-core transfer; pacing lets a caught-up fold read the stream in batches instead.
+/// Only folds that have caught up wait, so a backlog is folded at full speed, and an isolated
+/// event is folded as soon as it is appended (the wait happens after a batch, not before).
+fn pace<S>(sh: &Shared<S>) {
+    let l = sh.hurry.listen();
+    if sh.waiting.load(Ordering::SeqCst) == 0 && !sh.stop.load(Ordering::Acquire) {
+        let _ = l.wait_timeout(PACE);
     }
 }
 
@@ -429,6 +509,9 @@ fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: Fold
         }
         drop(st);
         sh.progress.notify(usize::MAX);
+        if batch.len() < PACE_BELOW {
+            pace(sh);
+        }
     }
     sh.running.store(false, Ordering::Release);
     sh.progress.notify(usize::MAX);

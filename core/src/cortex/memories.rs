@@ -4,7 +4,6 @@
 //! Promises: as for [`super::tasks`] — the state is a pure function of the folded events, and
 //! events about unknown ids (or a second store of an id) are counted fold errors.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use super::adapter::{
     CortexAdapter, CortexConfig, CortexError, CortexEvent, FoldError, FoldErrorPolicy,
     StartPosition,
 };
+use super::idmap::IdMap;
 use crate::redex::RedexFile;
 
 /// Dispatch of a memory-stored event.
@@ -165,10 +165,11 @@ fn norm(mut tags: Vec<String>) -> Vec<String> {
     tags
 }
 
-/// The folded state: memories by id.
+/// The folded state: memories by id. Serialized as a map from id to memory in ascending id
+/// order (the snapshot format); held in an [`IdMap`], which inserts increasing ids cheaply.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MemoriesState {
-    memories: BTreeMap<MemoryId, Memory>,
+    memories: IdMap<Memory>,
 }
 
 impl MemoriesState {
@@ -183,34 +184,31 @@ impl MemoriesState {
                 source,
                 ts,
             } => {
-                if self.memories.contains_key(id) {
+                let new = self.memories.insert_new(*id, || Memory {
+                    id: *id,
+                    content: content.clone(),
+                    tags: norm(tags.clone()),
+                    source: source.clone(),
+                    pinned: false,
+                    created_ns: *ts,
+                    updated_ns: *ts,
+                });
+                if !new {
                     return Err(FoldError(format!("memory {id} already exists")));
                 }
-                self.memories.insert(
-                    *id,
-                    Memory {
-                        id: *id,
-                        content: content.clone(),
-                        tags: norm(tags.clone()),
-                        source: source.clone(),
-                        pinned: false,
-                        created_ns: *ts,
-                        updated_ns: *ts,
-                    },
-                );
             }
             MemoryEvent::Retagged { id, tags, ts } => {
-                let m = self.memories.get_mut(id).ok_or_else(|| missing(*id))?;
+                let m = self.memories.get_mut(*id).ok_or_else(|| missing(*id))?;
                 m.tags = norm(tags.clone());
                 m.updated_ns = *ts;
             }
             MemoryEvent::Pinned { id, ts } | MemoryEvent::Unpinned { id, ts } => {
-                let m = self.memories.get_mut(id).ok_or_else(|| missing(*id))?;
+                let m = self.memories.get_mut(*id).ok_or_else(|| missing(*id))?;
                 m.pinned = matches!(ev, MemoryEvent::Pinned { .. });
                 m.updated_ns = *ts;
             }
             MemoryEvent::Deleted { id } => {
-                self.memories.remove(id).ok_or_else(|| missing(*id))?;
+                self.memories.remove(*id).ok_or_else(|| missing(*id))?;
             }
         }
         Ok(())
@@ -218,7 +216,7 @@ impl MemoriesState {
 
     /// The memory with this id.
     pub fn find_unique(&self, id: MemoryId) -> Option<&Memory> {
-        self.memories.get(&id)
+        self.memories.get(id)
     }
 
     /// Memories passing `f`, ordered and limited.

@@ -19,6 +19,7 @@
 
 mod adapter;
 mod changes;
+mod idmap;
 pub mod memories;
 pub mod meta;
 pub mod tasks;

@@ -5,7 +5,6 @@
 //! see a half-applied event. Events about unknown ids (or a second create of an id) are fold
 //! errors, counted under the model's `LogAndContinue` policy and otherwise ignored.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use super::adapter::{
     CortexAdapter, CortexConfig, CortexError, CortexEvent, FoldError, FoldErrorPolicy,
     StartPosition,
 };
+use super::idmap::IdMap;
 use super::title::Title;
 use crate::redex::RedexFile;
 
@@ -181,10 +181,11 @@ impl TasksFilter {
     }
 }
 
-/// The folded state: tasks by id.
+/// The folded state: tasks by id. Serialized as a map from id to task in ascending id order
+/// (the snapshot format); held in an [`IdMap`], which inserts increasing ids cheaply.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TasksState {
-    tasks: BTreeMap<TaskId, Task>,
+    tasks: IdMap<Task>,
 }
 
 impl TasksState {
@@ -196,32 +197,30 @@ impl TasksState {
     fn apply_ref(&mut self, ev: TaskEventRef<'_>) -> Result<(), FoldError> {
         let missing = |id| FoldError(format!("task {id} does not exist"));
         match ev {
-            TaskEventRef::Created { id, title, ts } => match self.tasks.entry(id) {
-                std::collections::btree_map::Entry::Occupied(_) => {
+            TaskEventRef::Created { id, title, ts } => {
+                let new = self.tasks.insert_new(id, || Task {
+                    id,
+                    title: Title::from(title),
+                    status: TaskStatus::Pending,
+                    created_ns: ts,
+                    updated_ns: ts,
+                });
+                if !new {
                     return Err(FoldError(format!("task {id} already exists")));
                 }
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(Task {
-                        id,
-                        title: Title::from(title),
-                        status: TaskStatus::Pending,
-                        created_ns: ts,
-                        updated_ns: ts,
-                    });
-                }
-            },
+            }
             TaskEventRef::Renamed { id, title, ts } => {
-                let t = self.tasks.get_mut(&id).ok_or_else(|| missing(id))?;
+                let t = self.tasks.get_mut(id).ok_or_else(|| missing(id))?;
                 t.title = Title::from(title);
                 t.updated_ns = ts;
             }
             TaskEventRef::Completed { id, ts } => {
-                let t = self.tasks.get_mut(&id).ok_or_else(|| missing(id))?;
+                let t = self.tasks.get_mut(id).ok_or_else(|| missing(id))?;
                 t.status = TaskStatus::Completed;
                 t.updated_ns = ts;
             }
             TaskEventRef::Deleted { id } => {
-                self.tasks.remove(&id).ok_or_else(|| missing(id))?;
+                self.tasks.remove(id).ok_or_else(|| missing(id))?;
             }
         }
         Ok(())
@@ -229,7 +228,7 @@ impl TasksState {
 
     /// The task with this id.
     pub fn find_unique(&self, id: TaskId) -> Option<&Task> {
-        self.tasks.get(&id)
+        self.tasks.get(id)
     }
 
     /// Tasks passing `f`, ordered and limited.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crossbeam_utils::CachePadded;
 use event_listener::{Event, Listener};
 use parking_lot::{Mutex, MutexGuard};
 
@@ -126,7 +127,9 @@ pub(crate) struct State {
 pub(crate) struct Core {
     name: String,
     config: RedexFileConfig,
-    pub(crate) state: Mutex<State>,
+    /// On cache lines of its own: tails poll `published` and `closed` while an appender
+    /// holds this lock, and sharing a line would make every append wait for that line.
+    pub(crate) state: CachePadded<Mutex<State>>,
     /// Notified after appends, but only while `waiters > 0` (see [`Core::after_append`]).
     pub(crate) appended: Event,
     /// Tails currently registered on `appended` (see `tail::Parked`). Incremented only while
@@ -604,7 +607,7 @@ impl RedexFile {
         let core = Arc::new(Core {
             name: name.to_string(),
             config: config.clone(),
-            state: Mutex::new(State {
+            state: CachePadded::new(Mutex::new(State {
                 store,
                 next_seq,
                 low_seq,
@@ -614,7 +617,7 @@ impl RedexFile {
                 unsynced_n: 0,
                 unsynced_bytes: 0,
                 evicted: 0,
-            }),
+            })),
             appended: Event::new(),
             waiters: AtomicUsize::new(0),
             published: AtomicU64::new(next_seq),
