@@ -93,15 +93,13 @@ impl Header {
     /// that fails [`Header::validate`] encodes but does not parse.
     #[inline]
     pub fn encode(&self, out: &mut [u8; HEADER_LEN]) {
-        // One store per field at its own offset: a parse that follows loads each field with the
-        // same offset and width, which the CPU forwards straight from its store buffer.
-        out[0..2].copy_from_slice(&MAGIC.to_le_bytes());
-        out[2] = VERSION;
-        out[3] = self.flags;
-        out[4] = self.priority;
-        out[5] = self.hop_ttl;
-        out[6] = self.hop_count;
-        out[7] = self.frag_flags;
+        // Bytes 0-7 and 56-63 are each built in a register and written with one 8-byte store:
+        // the parse that usually follows checks them with one 8-byte load each (see `fast_ok`),
+        // which the CPU forwards from its store buffer only if one store covers the whole load.
+        // Every other field is written with its own width at its own offset, so each accessor's
+        // load is likewise covered by a single store (a load spanning two stores, e.g. an
+        // 8-byte load at 8 after a 4-byte store at 8, would stall).
+        out[0..8].copy_from_slice(&self.word0().to_le_bytes());
         out[8..10].copy_from_slice(&self.subprotocol_id.to_le_bytes());
         out[10..12].copy_from_slice(&self.channel_hash.to_le_bytes());
         out[12..24].copy_from_slice(&self.nonce);
@@ -110,10 +108,30 @@ impl Header {
         out[40..48].copy_from_slice(&self.sequence.to_le_bytes());
         out[48..52].copy_from_slice(&self.subnet_id.to_le_bytes());
         out[52..56].copy_from_slice(&self.origin_hash.to_le_bytes());
-        out[56..58].copy_from_slice(&self.fragment_id.to_le_bytes());
-        out[58..60].copy_from_slice(&self.fragment_offset.to_le_bytes());
-        out[60..62].copy_from_slice(&self.payload_len.to_le_bytes());
-        out[62..64].copy_from_slice(&self.event_count.to_le_bytes());
+        out[56..64].copy_from_slice(&self.word7().to_le_bytes());
+    }
+
+    /// Bytes 0-7 as one little-endian word: magic, version, flags, priority, hop TTL, hop
+    /// count, fragment flags.
+    #[inline(always)]
+    fn word0(&self) -> u64 {
+        u64::from(MAGIC)
+            | u64::from(VERSION) << 16
+            | u64::from(self.flags) << 24
+            | u64::from(self.priority) << 32
+            | u64::from(self.hop_ttl) << 40
+            | u64::from(self.hop_count) << 48
+            | u64::from(self.frag_flags) << 56
+    }
+
+    /// Bytes 56-63 as one little-endian word: fragment id, fragment offset, payload length,
+    /// event count.
+    #[inline(always)]
+    fn word7(&self) -> u64 {
+        u64::from(self.fragment_id)
+            | u64::from(self.fragment_offset) << 16
+            | u64::from(self.payload_len) << 32
+            | u64::from(self.event_count) << 48
     }
 
     /// The header as a fresh 64-byte array.
@@ -164,20 +182,28 @@ impl Header {
     }
 }
 
-/// One combined test of every rule [`Header::parse`] enforces. Each field is loaded with its
-/// own offset and width (see [`Header::encode`]).
+/// Bits of bytes 0-7 (read as one little-endian word) that [`fast_ok`] compares with
+/// [`WORD0_FIXED`]: magic, version, and the reserved bits of `flags` and `frag_flags`.
+const WORD0_FIXED_MASK: u64 =
+    0xFF_FFFF | (!flags::KNOWN as u64) << 24 | (!frag_flags::KNOWN as u64) << 56;
+/// What the [`WORD0_FIXED_MASK`] bits of a valid header hold: the magic, the version, and zero
+/// reserved bits.
+const WORD0_FIXED: u64 = MAGIC as u64 | (VERSION as u64) << 16;
+
+/// One combined test of every rule [`Header::parse`] enforces, on two 8-byte loads (bytes 0-7
+/// and 56-63, each written by one store in [`Header::encode`]) and register arithmetic.
 #[inline(always)]
 fn fast_ok(b: &[u8; HEADER_LEN], datagram_len: usize) -> bool {
-    let u16_at = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
-    let (flags_byte, ttl, count, frag) = (b[3], b[5], b[6], b[7]);
-    let fragment = frag & frag_flags::FRAGMENT != 0;
-    u16_at(0) == MAGIC
-        && b[2] == VERSION
-        && flags_byte & !flags::KNOWN == 0
-        && frag & !frag_flags::KNOWN == 0
+    let w0 = u64::from_le_bytes(array(b, 0));
+    let w7 = u64::from_le_bytes(array(b, 56));
+    let (ttl, count, frag) = ((w0 >> 40) as u8, (w0 >> 48) as u8, (w0 >> 56) as u8);
+    // Not a fragment: frag_flags (so also LAST), fragment_id and fragment_offset are all zero.
+    let fragment_ok = frag & frag_flags::FRAGMENT != 0 || (frag == 0 && w7 as u32 == 0);
+    let payload_len = usize::from((w7 >> 32) as u16);
+    w0 & WORD0_FIXED_MASK == WORD0_FIXED
         && count <= ttl
-        && (fragment || (frag == 0 && u16_at(56) == 0 && u16_at(58) == 0))
-        && usize::from(u16_at(60)) <= datagram_len - HEADER_LEN
+        && fragment_ok
+        && payload_len <= datagram_len - HEADER_LEN
 }
 
 /// The error for a header the fast path refused, naming the first failing rule in the
@@ -472,6 +498,118 @@ mod tests {
                 assert_eq!(b, expected, "{name}: byte {i}");
             }
         }
+    }
+
+    /// The rules of `Header::parse`, written out one by one as the reference for `fast_ok`.
+    fn reference_ok(b: &[u8; HEADER_LEN], datagram_len: usize) -> bool {
+        let h = HeaderView { bytes: b }.to_header();
+        u16::from_le_bytes([b[0], b[1]]) == MAGIC
+            && b[2] == VERSION
+            && h.validate().is_ok()
+            && usize::from(h.payload_len) <= datagram_len - HEADER_LEN
+    }
+
+    /// The word-wise fast check accepts exactly what the field-by-field rules accept, for every
+    /// single and every pair of bit flips in the checked bytes (0-7, 56-63) of a valid header,
+    /// a fragment header and a non-fragment header, at three datagram lengths.
+    #[test]
+    fn fast_check_matches_the_field_rules() {
+        let plain = Header {
+            flags: flags::RELIABLE,
+            hop_ttl: 4,
+            hop_count: 2,
+            payload_len: 3,
+            ..Header::default()
+        };
+        let fragment = Header {
+            frag_flags: frag_flags::FRAGMENT,
+            fragment_id: 9,
+            fragment_offset: 2,
+            ..plain
+        };
+        let checked: Vec<usize> = (0..64).chain(448..512).collect();
+        let (mut accepted, mut refused) = (0u32, 0u32);
+        for base in [plain, fragment] {
+            for (i, &x) in checked.iter().enumerate() {
+                for &y in &checked[i..] {
+                    let mut b = base.to_bytes();
+                    b[x / 8] ^= 1 << (x % 8);
+                    if y != x {
+                        b[y / 8] ^= 1 << (y % 8);
+                    }
+                    for len in [HEADER_LEN, HEADER_LEN + 3, HEADER_LEN + 70_000] {
+                        let expected = reference_ok(&b, len);
+                        let mut datagram = vec![0u8; len];
+                        datagram[..HEADER_LEN].copy_from_slice(&b);
+                        let got = HeaderView::parse(&datagram);
+                        assert_eq!(got.is_ok(), expected, "bits {x}, {y}, len {len}: {got:?}");
+                        if expected {
+                            accepted += 1;
+                        } else {
+                            refused += 1;
+                            // The refusal names a rule the reference also finds broken.
+                            assert!(got.is_err());
+                        }
+                    }
+                }
+            }
+        }
+        // Both outcomes occur often, so the comparison is not vacuous.
+        assert!(
+            accepted > 1_000 && refused > 10_000,
+            "{accepted} / {refused}"
+        );
+    }
+
+    /// Each rule, broken alone, gives its own error (the fast path defers to `diagnose`).
+    #[test]
+    fn each_rule_reports_its_own_error() {
+        let good = Header {
+            hop_ttl: 3,
+            payload_len: 0,
+            ..Header::default()
+        }
+        .to_bytes();
+        let with = |at: usize, v: u8| {
+            let mut b = good;
+            b[at] = v;
+            Header::parse(&b)
+        };
+        assert!(Header::parse(&good).is_ok());
+        assert!(matches!(with(0, 0), Err(WireError::BadMagic(0x4E00))));
+        assert!(matches!(with(2, 2), Err(WireError::UnsupportedVersion(2))));
+        assert!(matches!(
+            with(3, 0x10),
+            Err(WireError::ReservedBits { field: "flags", .. })
+        ));
+        assert!(matches!(
+            with(7, 0x04),
+            Err(WireError::ReservedBits {
+                field: "frag_flags",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(6, 4),
+            Err(WireError::HopLimitExceeded { .. })
+        ));
+        assert!(matches!(
+            with(7, frag_flags::LAST),
+            Err(WireError::BadFragment)
+        ));
+        assert!(matches!(with(56, 1), Err(WireError::BadFragment)));
+        assert!(matches!(with(59, 1), Err(WireError::BadFragment)));
+        assert!(matches!(
+            with(60, 1),
+            Err(WireError::PayloadBeyondDatagram { .. })
+        ));
+        assert!(matches!(
+            Header::parse(&good[..63]),
+            Err(WireError::Truncated {
+                needed: 64,
+                got: 63
+            })
+        ));
     }
 
     #[test]
