@@ -439,3 +439,61 @@ fn publisher_fails_when_a_subscriber_never_acknowledges() {
     assert!(started.elapsed() >= Duration::from_millis(1500));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn publisher_token_file_is_checked_at_start() {
+    let dir = scratch("pubtoken");
+    let psk = path(&dir, "mesh.psk");
+    net(&["psk", "--out", &psk]);
+    let (root_key, root_pub) = keygen(&dir, "root.key");
+    let (pub_key, pub_pub) = keygen(&dir, "pub.key");
+    let issue = |scope: &str, out: &str| {
+        let file = path(&dir, out);
+        net(&[
+            "token",
+            "issue",
+            "--key",
+            &root_key,
+            "--subject",
+            &pub_pub,
+            "--scope",
+            scope,
+            "--channel",
+            "secure/out",
+            "--out",
+            &file,
+        ]);
+        file
+    };
+    let subscribe_only = issue("subscribe", "sub-only.token");
+    let can_publish = issue("publish", "publish.token");
+    let run = |token: &str| {
+        Command::new(NET)
+            .args(["pub", "--channel", "secure/out", "--psk-file", &psk])
+            .args(["--key-file", &pub_key, "--trust-root", &root_pub])
+            .args(["--token-file", token, "--wait-ms", "1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let refused = run(&subscribe_only);
+    assert_eq!(refused.status.code(), Some(1));
+    let msg = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        msg.contains("--token-file does not let this node publish on secure/out (wrong_scope)"),
+        "{msg}"
+    );
+    // A publish token passes the check; with no subscribers and empty stdin the run succeeds.
+    let ok = run(&can_publish);
+    let msg = String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{msg}");
+    assert!(msg.contains("requiring"), "{msg}");
+    // --token-file without --trust-root is a usage error.
+    let usage = Command::new(NET)
+        .args(["pub", "--channel", "secure/out", "--psk-file", &psk])
+        .args(["--token-file", &can_publish])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
