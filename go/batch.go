@@ -15,24 +15,31 @@ type batchScratch struct {
 	outs []C.net_outcome
 }
 
+// pack sizes every buffer for events first, then copies: one pass records the lengths, a
+// second copies the bytes at known offsets (no append growth checks in the copy loop).
 func (s *batchScratch) pack(events []string) {
+	n := len(events)
+	if cap(s.lens) < n {
+		s.lens = make([]C.size_t, n)
+	}
+	if cap(s.outs) < n {
+		s.outs = make([]C.net_outcome, n)
+	}
+	s.lens = s.lens[:n]
+	s.outs = s.outs[:n]
 	total := 0
-	for _, e := range events {
+	for i, e := range events {
+		s.lens[i] = C.size_t(len(e))
 		total += len(e)
 	}
-	s.buf = s.buf[:0]
 	if cap(s.buf) < total {
-		s.buf = make([]byte, 0, total)
+		s.buf = make([]byte, total)
 	}
-	s.lens = s.lens[:0]
+	s.buf = s.buf[:total]
+	off := 0
 	for _, e := range events {
-		s.buf = append(s.buf, e...)
-		s.lens = append(s.lens, C.size_t(len(e)))
+		off += copy(s.buf[off:], e)
 	}
-	if cap(s.outs) < len(events) {
-		s.outs = make([]C.net_outcome, len(events))
-	}
-	s.outs = s.outs[:len(events)]
 }
 
 func (s *batchScratch) outcome(i int) Outcome {

@@ -12,7 +12,9 @@ import (
 // A Bus is released when it becomes unreachable (after draining, if Shutdown was not called);
 // call Shutdown to drain deterministically.
 type Bus struct {
-	h       cBus
+	h cBus
+	// hot is h as an integer, for the per-event calls (see capi.go).
+	hot     cHandle
 	scratch sync.Pool
 }
 
@@ -53,7 +55,7 @@ func NewFromJSON(config string) (*Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bus{h: h}
+	b := &Bus{h: h, hot: hotHandle(h)}
 	b.scratch.New = func() any { return new(batchScratch) }
 	runtime.AddCleanup(b, cFree, h)
 	return b, nil
