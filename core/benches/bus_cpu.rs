@@ -148,33 +148,39 @@ fn w2() -> Figure {
     let ready = Arc::new(Barrier::new(3));
     let subscriber = {
         let ready = ready.clone();
-        std::thread::spawn(move || {
-            ready.wait();
-            let c0 = thread_cpu();
-            let mut next = 0u64;
-            while next < n {
-                match sub.next_blocking(Some(Duration::from_secs(30))) {
-                    Ok(Some(SubscriptionItem::Event(e))) => {
-                        assert_eq!(e.seq, next, "order");
-                        next += 1;
+        std::thread::Builder::new()
+            .name("w2-subscriber".into())
+            .spawn(move || {
+                ready.wait();
+                let c0 = thread_cpu();
+                let mut next = 0u64;
+                while next < n {
+                    match sub.next_blocking(Some(Duration::from_secs(30))) {
+                        Ok(Some(SubscriptionItem::Event(e))) => {
+                            assert_eq!(e.seq, next, "order");
+                            next += 1;
+                        }
+                        other => panic!("w2 subscriber: {other:?}"),
                     }
-                    other => panic!("w2 subscriber: {other:?}"),
                 }
-            }
-            (Instant::now(), thread_cpu() - c0)
-        })
+                (Instant::now(), thread_cpu() - c0)
+            })
+            .expect("spawn")
     };
     let producer = {
         let bus = bus.clone();
         let ready = ready.clone();
-        std::thread::spawn(move || {
-            ready.wait();
-            let (c0, start) = (thread_cpu(), Instant::now());
-            for e in evs {
-                bus.ingest(e).expect("ingest");
-            }
-            (start, thread_cpu() - c0)
-        })
+        std::thread::Builder::new()
+            .name("w2-producer".into())
+            .spawn(move || {
+                ready.wait();
+                let (c0, start) = (thread_cpu(), Instant::now());
+                for e in evs {
+                    bus.ingest(e).expect("ingest");
+                }
+                (start, thread_cpu() - c0)
+            })
+            .expect("spawn")
     };
     let p0 = process_cpu();
     ready.wait();

@@ -2,7 +2,8 @@
 //!
 //! A plain `VecDeque` holding a million events doubles and copies itself as it grows, and the
 //! copy lands on the drain worker. This deque grows by whole segments, recycles the segments
-//! that eviction empties, and indexes in O(1). Promise: push/pop are O(1) amortized with no
+//! that eviction empties, and indexes in O(1). A fresh segment's pages are mapped in one system call (see
+//! `bus::prefault`). Promise: push/pop are O(1) amortized with no
 //! element copies; iteration from an index walks segment slices (no per-element index
 //! arithmetic); memory is bounded by the elements held plus one spare segment.
 
@@ -38,10 +39,13 @@ impl<T> SegmentedDeque<T> {
     pub fn push_back(&mut self, value: T) {
         let need_segment = self.segments.back().is_none_or(|s| s.len() == SEGMENT);
         if need_segment {
-            let seg = self
-                .spare
-                .take()
-                .unwrap_or_else(|| VecDeque::with_capacity(SEGMENT));
+            let seg = self.spare.take().unwrap_or_else(|| {
+                // A fresh segment is filled completely unless eviction starts first: have the
+                // kernel map its pages in one call instead of 32 page faults.
+                let mut v = Vec::with_capacity(SEGMENT);
+                crate::bus::prefault::prefault(v.spare_capacity_mut());
+                VecDeque::from(v)
+            });
             self.segments.push_back(seg);
         }
         if let Some(last) = self.segments.back_mut() {

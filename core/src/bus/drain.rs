@@ -191,6 +191,8 @@ impl PopSink for Sink<'_> {
         self.batch.reserve(count);
         if inline_bytes > 0 {
             self.buf.reserve_exact(inline_bytes);
+            // Fresh memory the run is copied into right away: map its pages in one call.
+            super::prefault::prefault(self.buf.spare_capacity_mut());
         }
     }
 

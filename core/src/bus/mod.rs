@@ -13,6 +13,7 @@ pub mod filter;
 mod link;
 mod placement;
 mod poll;
+pub(crate) mod prefault;
 pub mod request;
 pub mod ring;
 mod stats;

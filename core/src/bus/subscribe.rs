@@ -15,7 +15,6 @@
 //! but not handed out are not skipped), so a new subscription can resume from it. Not
 //! promised: which of a racing event and a cancel wins (either outcome is correct).
 
-use std::collections::VecDeque;
 use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -126,6 +125,27 @@ impl std::fmt::Debug for SubscriptionCanceller {
     }
 }
 
+/// Items fetched but not handed out yet: a lag signal first (if the fetch found one), then the
+/// fetched events, handed out straight from the read's vector (no second queue).
+#[derive(Default)]
+struct Pending {
+    lagged: Option<u64>,
+    events: std::vec::IntoIter<StoredEvent>,
+}
+
+impl Pending {
+    fn pop_front(&mut self) -> Option<SubscriptionItem> {
+        match self.lagged.take() {
+            Some(skipped) => Some(SubscriptionItem::Lagged { skipped }),
+            None => self.events.next().map(SubscriptionItem::Event),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lagged.is_none() && self.events.len() == 0
+    }
+}
+
 /// A push subscription; see the module docs.
 pub struct Subscription {
     inner: Arc<Inner>,
@@ -134,7 +154,7 @@ pub struct Subscription {
     filter: Option<Filter>,
     batch: usize,
     ordering: Ordering,
-    pending: VecDeque<SubscriptionItem>,
+    pending: Pending,
     listener: Option<EventListener>,
     ended: bool,
 }
@@ -163,7 +183,7 @@ impl Subscription {
             filter: options.filter,
             batch: options.batch,
             ordering: options.ordering,
-            pending: VecDeque::new(),
+            pending: Pending::default(),
             listener: None,
             ended: false,
         })
@@ -190,10 +210,8 @@ impl Subscription {
         // Items fetched but not yet handed out: rewind each shard to its first pending event.
         let mut positions = self.positions.clone();
         let mut seen = vec![false; positions.len()];
-        for item in &self.pending {
-            if let SubscriptionItem::Event(e) = item
-                && !seen[e.shard as usize]
-            {
+        for e in self.pending.events.as_slice() {
+            if !seen[e.shard as usize] {
                 seen[e.shard as usize] = true;
                 positions[e.shard as usize] = e.position;
             }
@@ -211,13 +229,11 @@ impl Subscription {
             self.ordering,
         )?;
         self.positions = got.positions;
-        if got.skipped > 0 {
-            self.pending.push_back(SubscriptionItem::Lagged {
-                skipped: got.skipped,
-            });
-        }
-        self.pending
-            .extend(got.events.into_iter().map(SubscriptionItem::Event));
+        // Only called with nothing pending, so this replaces an empty queue.
+        self.pending = Pending {
+            lagged: (got.skipped > 0).then_some(got.skipped),
+            events: got.events.into_iter(),
+        };
         Ok(!self.pending.is_empty())
     }
 
