@@ -18,6 +18,7 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// Size of one index record in bytes.
 pub const ENTRY_LEN: usize = 20;
+const _: () = assert!(std::mem::size_of::<IndexRecord>() == ENTRY_LEN);
 /// Size of an inline payload in bytes.
 pub const INLINE_LEN: usize = 8;
 /// Flag bit: the payload lives in the record itself (bytes 8..16).
@@ -27,7 +28,13 @@ pub const CHECKSUM_MASK: u32 = 0x0FFF_FFFF;
 const FLAGS_MASK: u32 = !CHECKSUM_MASK;
 
 /// One decoded index record.
+///
+/// Laid out like its 20 wire bytes (4-byte alignment, no padding), so a segment holds 20
+/// bytes per record in memory rather than 24: a growing log writes, and the kernel zeroes,
+/// fewer fresh pages per entry. Being packed, its fields can be read and written but not
+/// borrowed (`&r.seq` is refused by the compiler; copy the field out instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
 pub struct IndexRecord {
     /// Sequence number of the entry.
     pub seq: u64,

@@ -16,6 +16,7 @@
 //! for allocations this large). Small files (under 2 MiB per buffer) never reserve ahead and
 //! never get huge pages, so many small channels cost no more than before.
 
+use std::mem::MaybeUninit;
 use std::ops::Deref;
 
 /// Buffers at most this large grow like a `Vec`; beyond it they reserve the segment limit.
@@ -93,10 +94,33 @@ impl<T: Copy> SegBuf<T> {
         self.v.push(x);
     }
 
-    /// Appends `xs`.
-    #[inline]
+    /// Appends `xs` (tests only; appends write through [`Self::spare`]).
+    #[cfg(test)]
     pub fn extend_from_slice(&mut self, xs: &[T]) {
         self.v.extend_from_slice(xs);
+    }
+
+    /// The first `n` slots past the end, to be written and then published with
+    /// [`Self::commit`]. Room must have been made with [`Self::reserve`]; asking for more
+    /// than the spare capacity is a bug and panics.
+    #[inline]
+    pub fn spare(&mut self, n: usize) -> &mut [MaybeUninit<T>] {
+        &mut self.v.spare_capacity_mut()[..n]
+    }
+
+    /// Makes the first `n` spare slots part of the buffer.
+    ///
+    /// # Safety
+    ///
+    /// Each of the first `n` slots returned by [`Self::spare`] must have been written since
+    /// (and `n` must not exceed the spare capacity).
+    #[inline]
+    pub unsafe fn commit(&mut self, n: usize) {
+        let len = self.v.len() + n;
+        debug_assert!(len <= self.v.capacity());
+        // SAFETY: the caller guarantees the slots `len - n..len` were initialized and lie
+        // within the capacity; `T: Copy`, so there is nothing to drop.
+        unsafe { self.v.set_len(len) }
     }
 
     /// Appends `n` copies of `x`.
@@ -127,6 +151,24 @@ impl<T> Deref for SegBuf<T> {
     #[inline]
     fn deref(&self) -> &[T] {
         &self.v
+    }
+}
+
+/// Copies `src` to the start of `dst` (which must be at least as long). Payloads of 16 to 64
+/// bytes, the common size of batched entries, are copied with two overlapping fixed-size moves
+/// the compiler inlines, instead of a library `memcpy` call per entry.
+#[inline(always)]
+pub(crate) fn copy_payload(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    let n = src.len();
+    let dst = &mut dst[..n];
+    if (16..=32).contains(&n) {
+        dst[..16].write_copy_of_slice(&src[..16]);
+        dst[n - 16..].write_copy_of_slice(&src[n - 16..]);
+    } else if (33..=64).contains(&n) {
+        dst[..32].write_copy_of_slice(&src[..32]);
+        dst[n - 32..].write_copy_of_slice(&src[n - 32..]);
+    } else {
+        dst.write_copy_of_slice(src);
     }
 }
 
@@ -215,6 +257,24 @@ mod tests {
         b.reserve(BIG_BYTES / 8 + 1, u32::MAX as usize);
         assert!(b.capacity() * 8 >= RESERVE_MAX_BYTES, "{}", b.capacity());
         assert!(b.capacity() * 8 < 2 * RESERVE_MAX_BYTES, "{}", b.capacity());
+    }
+
+    #[test]
+    fn spare_slots_committed_become_elements_and_payload_copies_are_exact() {
+        let src: Vec<u8> = (0..200u8).collect();
+        for len in 0..=130 {
+            let mut b: SegBuf<u8> = SegBuf::from_vec(vec![0xEE; 3]);
+            b.reserve(len + 5, 1 << 20);
+            let spare = b.spare(len + 5);
+            // Poison the slot after the copy, so an overlong copy would show.
+            spare[len].write(0xAB);
+            copy_payload(spare, &src[7..7 + len]);
+            // SAFETY: `copy_payload` wrote the first `len` slots and slot `len` was written.
+            unsafe { b.commit(len + 1) };
+            assert_eq!(&b[..3], &[0xEE; 3]);
+            assert_eq!(&b[3..3 + len], &src[7..7 + len], "len {len}");
+            assert_eq!(b[3 + len], 0xAB, "len {len}");
+        }
     }
 
     #[test]
