@@ -10,9 +10,11 @@
 //! thread has stopped and calls fail with [`MeshError::ShutDown`]; as it stops it sends
 //! every ack still owed for received reliable frames, so a node that exits right after its
 //! last event does not leave the sender retransmitting. Timers have about 1 ms of
-//! granularity. On Linux datagrams go out with `sendmmsg` (up to 64 per call), and after each
-//! blocking read the I/O thread takes up to 31 more waiting datagrams with one `recvmmsg`
-//! (`MSG_DONTWAIT`) and hands them all to the endpoint under one lock.
+//! granularity. On Linux datagrams go out with `sendmmsg` (up to 64 per call), and the I/O
+//! thread reads with one `recvmmsg` (`MSG_WAITFORONE`: the first datagram blocking, up to 31
+//! more already waiting) and hands them all to the endpoint under one lock (see `rx`).
+//! `recv` and `recv_batch` watch for news for [`NodeConfig::spin`] before parking (see
+//! `wait`), which saves a thread wake-up per event when events come often.
 //!
 //! Routing and relay are the endpoint's (see `mesh::session`); the node exposes them:
 //! [`MeshNode::add_route`] sends a destination's packets through a neighbour,
@@ -30,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::identity::{NodeCard, NodeId};
 use crate::mesh::session::{
@@ -38,10 +40,17 @@ use crate::mesh::session::{
 };
 use crate::mesh::stream::{StreamMode, StreamTag};
 
-/// Largest datagram the node reads.
-const MAX_DATAGRAM: usize = 65_536;
+mod rx;
+mod wait;
+
+use rx::Receiver;
+use wait::Signal;
+
 /// How often the I/O thread wakes without traffic, and the timer granularity.
 const TICK: Duration = Duration::from_millis(1);
+
+/// The default [`NodeConfig::spin`]: a little more than one loopback round trip.
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 /// What [`MeshNode::start`] needs.
 #[derive(Debug, Clone)]
@@ -52,22 +61,32 @@ pub struct NodeConfig {
     pub bind: SocketAddr,
     /// Socket receive and send buffer sizes to request, in bytes (the kernel may cap them).
     pub socket_buffer: usize,
+    /// How long [`MeshNode::recv`] and [`MeshNode::recv_batch`] watch for a new event
+    /// (yielding the CPU between looks) before they park the thread; zero parks at once.
+    /// Spinning saves a thread wake-up (expensive on virtual machines) per received event
+    /// when events come often, at the price of CPU time while waiting. See `docs/mesh.md`
+    /// ("Waiting for traffic").
+    pub spin: Duration,
 }
 
 impl NodeConfig {
-    /// A config binding `bind` with 4 MiB socket buffers.
+    /// A config binding `bind` with 4 MiB socket buffers and a [`DEFAULT_SPIN`] spin.
     pub fn new(endpoint: EndpointConfig, bind: SocketAddr) -> Self {
         NodeConfig {
             endpoint,
             bind,
             socket_buffer: 4 << 20,
+            spin: DEFAULT_SPIN,
         }
     }
 }
 
 struct Shared {
     ep: Mutex<Endpoint>,
-    changed: Condvar,
+    /// Notified (under the `ep` lock) whenever the endpoint may have news for a waiter.
+    changed: Signal,
+    /// How long `recv`/`recv_batch` spin before parking ([`NodeConfig::spin`]).
+    spin: Duration,
     socket: UdpSocket,
     stop: AtomicBool,
     last_timestamp: AtomicU64,
@@ -184,7 +203,8 @@ impl MeshNode {
         let pool = Arc::clone(endpoint.packet_pool());
         let shared = Arc::new(Shared {
             ep: Mutex::new(endpoint),
-            changed: Condvar::new(),
+            changed: Signal::default(),
+            spin: config.spin,
             socket,
             stop: AtomicBool::new(false),
             last_timestamp: AtomicU64::new(0),
@@ -343,8 +363,7 @@ impl MeshNode {
             if self
                 .shared
                 .changed
-                .wait_until(&mut ep, deadline)
-                .timed_out()
+                .wait_until(&mut ep, deadline, Duration::ZERO)
             {
                 return if fresh(&ep) {
                     Ok(peer)
@@ -436,8 +455,7 @@ impl MeshNode {
             if self
                 .shared
                 .changed
-                .wait_until(&mut ep, deadline)
-                .timed_out()
+                .wait_until(&mut ep, deadline, Duration::ZERO)
             {
                 return Err(MeshError::Timeout);
             }
@@ -470,8 +488,7 @@ impl MeshNode {
             if self
                 .shared
                 .changed
-                .wait_until(&mut ep, deadline)
-                .timed_out()
+                .wait_until(&mut ep, deadline, self.shared.spin)
             {
                 return ep.poll_event().ok_or(MeshError::Timeout);
             }
@@ -497,8 +514,7 @@ impl MeshNode {
             if self
                 .shared
                 .changed
-                .wait_until(&mut ep, deadline)
-                .timed_out()
+                .wait_until(&mut ep, deadline, self.shared.spin)
             {
                 return Err(MeshError::Timeout);
             }
@@ -552,7 +568,7 @@ impl MeshNode {
         self.shared.stop.store(true, Ordering::Release);
         {
             let _ep = self.shared.ep.lock();
-            self.shared.changed.notify_all();
+            self.shared.changed.notify();
         }
         if let Some(io) = self.io.lock().take() {
             // The I/O thread does not panic on any input; a join error leaves nothing to do.
@@ -649,132 +665,22 @@ const MAX_FLUSH_ROUNDS: u32 = 4;
 #[cfg(target_os = "linux")]
 const MMSG_MAX: usize = 64;
 
-/// Most datagrams the I/O thread reads before handing them to the endpoint in one lock.
-const RX_BATCH: usize = 32;
-
-/// Reads the datagrams already waiting, without blocking, into `bufs` (one `recvmmsg` call
-/// with `MSG_DONTWAIT`); appends `(buffer index, length, sender)` to `got`.
-#[cfg(target_os = "linux")]
-fn recv_waiting(
-    socket: &UdpSocket,
-    bufs: &mut [Vec<u8>],
-    got: &mut Vec<(usize, usize, SocketAddr)>,
-) {
-    use std::os::fd::AsRawFd;
-    let n = bufs.len();
-    if n == 0 {
-        return;
-    }
-    // SAFETY: `sockaddr_storage` is a plain C struct; all-zero bytes are a valid value of it.
-    let mut addrs: Vec<libc::sockaddr_storage> =
-        (0..n).map(|_| unsafe { std::mem::zeroed() }).collect();
-    let mut iovs: Vec<libc::iovec> = bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        })
-        .collect();
-    let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
-    for (addr, iov) in addrs.iter_mut().zip(iovs.iter_mut()) {
-        // SAFETY: `mmsghdr` is a plain C struct; all-zero bytes are a valid value of it.
-        let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-        m.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
-        m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        m.msg_hdr.msg_iov = iov;
-        m.msg_hdr.msg_iovlen = 1;
-        msgs.push(m);
-    }
-    // SAFETY: `msgs` holds `n` initialised `mmsghdr`s whose name and iovec pointers refer to
-    // `addrs`, `iovs` and the buffers of `bufs`, all alive and not moved until this call
-    // returns; the kernel writes at most each iovec's length and each name's length.
-    let r = unsafe {
-        libc::recvmmsg(
-            socket.as_raw_fd(),
-            msgs.as_mut_ptr(),
-            u32::try_from(n).unwrap_or(u32::MAX),
-            libc::MSG_DONTWAIT,
-            std::ptr::null_mut(),
-        )
-    };
-    let Ok(r) = usize::try_from(r) else {
-        return;
-    };
-    for (i, m) in msgs.iter().enumerate().take(r) {
-        if let Some(from) = std_addr(&addrs[i], m.msg_hdr.msg_namelen) {
-            got.push((i, m.msg_len as usize, from));
-        }
-    }
-}
-
-/// The sender address the kernel wrote, if it is IPv4 or IPv6.
-#[cfg(target_os = "linux")]
-fn std_addr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-    let len = len as usize;
-    match i32::from(ss.ss_family) {
-        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
-            // SAFETY: the family is AF_INET and the kernel wrote a whole `sockaddr_in`;
-            // `sockaddr_storage` is large enough and aligned for it.
-            let sin =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            Some(SocketAddr::V4(SocketAddrV4::new(
-                Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
-                u16::from_be(sin.sin_port),
-            )))
-        }
-        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
-            // SAFETY: the family is AF_INET6 and the kernel wrote a whole `sockaddr_in6`;
-            // `sockaddr_storage` is large enough and aligned for it.
-            let sin6 =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                u16::from_be(sin6.sin6_port),
-                sin6.sin6_flowinfo,
-                sin6.sin6_scope_id,
-            )))
-        }
-        _ => None,
-    }
-}
-
-/// Elsewhere: no batching beyond the blocking read.
-#[cfg(not(target_os = "linux"))]
-fn recv_waiting(
-    _socket: &UdpSocket,
-    _bufs: &mut [Vec<u8>],
-    _got: &mut Vec<(usize, usize, SocketAddr)>,
-) {
-}
-
 fn io_loop(shared: &Shared) {
-    let mut bufs: Vec<Vec<u8>> = (0..RX_BATCH).map(|_| vec![0u8; MAX_DATAGRAM]).collect();
-    let mut got: Vec<(usize, usize, SocketAddr)> = Vec::with_capacity(RX_BATCH);
+    let mut rx = Receiver::new();
     let mut batch: Vec<Transmit> = Vec::new();
     let mut next_timer = Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
-        got.clear();
-        // Timeouts, and ICMP errors surfaced by Linux on UDP sockets, mean nothing to read.
-        if let Ok((n, from)) = shared.socket.recv_from(&mut bufs[0]) {
-            got.push((0, n, from));
-            let before = got.len();
-            recv_waiting(&shared.socket, &mut bufs[1..], &mut got);
-            // `recv_waiting` numbered its buffers from 0 within `bufs[1..]`.
-            for g in &mut got[before..] {
-                g.0 += 1;
-            }
-        }
+        // One system call: blocks up to the read timeout (TICK) for the first datagram and
+        // takes the others already waiting.
+        let got = rx.wait(&shared.socket);
         let now = Instant::now();
         let due = now >= next_timer;
-        if got.is_empty() && !due {
+        if got == 0 && !due {
             continue;
         }
         {
             let mut ep = shared.ep.lock();
-            for &(i, n, from) in &got {
-                ep.handle_datagram(now, from, &mut bufs[i][..n]);
-            }
+            rx.for_each(|datagram, from| ep.handle_datagram(now, from, datagram));
             if due {
                 if ep.poll_timeout().is_some_and(|t| t <= now) {
                     ep.handle_timeout(now);
@@ -782,7 +688,7 @@ fn io_loop(shared: &Shared) {
                 next_timer = now + TICK;
             }
             Shared::take_transmits(&mut ep, &mut batch);
-            shared.changed.notify_all();
+            shared.changed.notify();
         }
         shared.send_all(&mut batch);
     }
