@@ -71,7 +71,15 @@ test-c: ffi-tools libnet
 	@echo "test-c: C tests and example passed under valgrind"
 
 # Go links go/lib/libnet.a (a fixed path for `#cgo LDFLAGS`), published from the debug build
-# for tests and from the release build for benches; `-count=1` makes go relink every time.
+# for tests and from the release build for benches. Go's build cache keys the cgo package on
+# its sources and flags, not on the archive `#cgo LDFLAGS` names: after the archive is replaced
+# (debug <-> release, or rebuilt) go would reuse a test binary linked against the previous one
+# (`make bench-go` after `make test-go` timed the debug library). GO_ENV therefore puts a stamp
+# of the archive (mtime, size, inode) into CGO_CFLAGS, so every new archive is a new cache key;
+# `-count=1` only stops go from reusing test results. Use $(GO_ENV) for every go command that
+# links libnet.
+GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DNET_LIBNET_STAMP=$(shell stat -c '%Y_%s_%i' $(GO_DIR)/lib/libnet.a 2>/dev/null)"
+
 go-lib: libnet
 	@mkdir -p $(GO_DIR)/lib
 	@ln -f $(LIBNET_DEBUG)/libnet.a $(GO_DIR)/lib/libnet.a 2>/dev/null || cp -f $(LIBNET_DEBUG)/libnet.a $(GO_DIR)/lib/libnet.a
@@ -81,9 +89,9 @@ go-lib-release: libnet-release
 	@ln -f $(LIBNET_RELEASE)/libnet.a $(GO_DIR)/lib/libnet.a 2>/dev/null || cp -f $(LIBNET_RELEASE)/libnet.a $(GO_DIR)/lib/libnet.a
 
 test-go: ffi-tools go-lib
-	cd $(GO_DIR) && CGO_ENABLED=1 $(GO) vet ./...
-	cd $(GO_DIR) && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	cd $(GO_DIR) && CGO_ENABLED=1 $(GO) test -count=1 -run 'Allocate|StaticallyLinked' ./...
+	cd $(GO_DIR) && $(GO_ENV) $(GO) vet ./...
+	cd $(GO_DIR) && $(GO_ENV) $(GO) test -race -count=1 ./...
+	cd $(GO_DIR) && $(GO_ENV) $(GO) test -count=1 -run 'Allocate|StaticallyLinked' ./...
 
 bench-ffi: ffi-tools libnet-release
 	$(CARGO) bench -p net-mesh-ffi --bench ingest
@@ -93,4 +101,4 @@ bench-ffi: ffi-tools libnet-release
 	$(LIBNET_RELEASE)/bin/bench_ingest
 
 bench-go: ffi-tools go-lib-release
-	cd $(GO_DIR) && CGO_ENABLED=1 $(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
+	cd $(GO_DIR) && $(GO_ENV) $(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
