@@ -297,6 +297,23 @@ fn tasks(c: &mut Criterion) {
         "cortex_tasks_create_through_fold best of 5: {best_rate:.0} creates/s, {best_cpu:.0} ns process CPU per create"
     );
 
+    // Read-your-writes latency: one create, then `wait_for_seq` of it, one at a time.
+    let file = RedexFile::open("cortex/tasks", None, RedexFileConfig::heap()).unwrap();
+    let t = Tasks::open(file, 1).unwrap();
+    let mut lat = Vec::with_capacity(20_000);
+    for id in 0..20_000u64 {
+        let t0 = Instant::now();
+        let s = t.create(id, "write the plan", id).unwrap();
+        t.wait_for_seq(s, Duration::from_secs(10)).unwrap();
+        lat.push(t0.elapsed().as_nanos() as u64);
+    }
+    assert_eq!(t.count_where(&TasksFilter::default()), 20_000);
+    println!(
+        "cortex_tasks_create_wait_rtt: p50 {:.2} us, p99 {:.2} us (20000 create + wait_for_seq)",
+        percentile(&mut lat, 0.5) as f64 / 1000.0,
+        percentile(&mut lat, 0.99) as f64 / 1000.0
+    );
+
     let file = RedexFile::open("cortex/tasks", None, RedexFileConfig::heap()).unwrap();
     let t = Tasks::open(file, 1).unwrap();
     let mut last = 0;

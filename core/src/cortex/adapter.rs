@@ -444,8 +444,9 @@ impl Drop for Hurry<'_> {
     }
 }
 
-/// After a small batch, waits up to [`PACE`] so the next read takes a larger one, unless a
-/// thread is waiting in `wait_for_seq` or the adapter is stopping (both end the wait at once).
+/// After a small batch while more entries are already pending, waits up to [`PACE`] so the
+/// next read takes a larger one, unless a thread is waiting in `wait_for_seq` or the adapter
+/// is stopping (both end the wait at once).
 ///
 /// A fold that re-reads the moment one entry lands keeps pulling the cache lines the appender
 /// is writing (the file lock, the newest records and payloads) and costs every append a
@@ -509,7 +510,9 @@ fn fold_task<S, F: Fold<S>>(sh: &Shared<S>, mut fold: F, from: u64, policy: Fold
         }
         drop(st);
         sh.progress.notify(usize::MAX);
-        if batch.len() < PACE_BELOW {
+        // Pace only while chasing a busy appender (more entries landed while this batch
+        // was folded); a fold whose writer is waiting for it goes straight back to the tail.
+        if batch.len() < PACE_BELOW && sh.file.next_seq() > tail.position() {
             pace(sh);
         }
     }
