@@ -61,7 +61,7 @@ test-adapters: adapter-servers
 # go-lib, node-addon, node-deps and python-env come from mk/ffi.mk, mk/node.mk, mk/python.mk.
 test-adapters-skins: adapter-servers go-lib node-addon node-deps python-env
 	$(call with_adapter_servers,\
-		(cd go && CGO_ENABLED=1 $(GO) test -count=1 -run Live -v . | grep -E '^(---|ok|FAIL|PASS)') && \
+		(cd go && $(GO_ENV) $(GO) test -count=1 -run Live -v . | grep -E '^(---|ok|FAIL|PASS)') && \
 		(cd $(NODE_SDK) && CI=1 NO_COLOR=1 $(NPM) exec -- vitest run test/adapters-live.test.ts) && \
 		(cd sdk-py && $(PY_ENV) $(PYTEST) -rs tests/test_adapters_live.py))
 
