@@ -131,9 +131,13 @@ fn shutdown_racing_raw_producers_loses_and_doubles_nothing() {
             )
             .unwrap(),
         );
+        // Each producer says when its first event was accepted, so shutdown races producers
+        // that are really running (on a loaded box a fixed sleep may end before any started).
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
         let producers: Vec<_> = (0..3u64)
             .map(|p| {
                 let bus = bus.clone();
+                let started_tx = started_tx.clone();
                 std::thread::spawn(move || {
                     let mut accepted = Vec::new();
                     for i in 0.. {
@@ -141,7 +145,12 @@ fn shutdown_racing_raw_producers_loses_and_doubles_nothing() {
                         let len = if i % 7 == 0 { INLINE_MAX + 20 } else { 40 };
                         let text = padded(p * 1_000_000_000 + i, len);
                         match bus.ingest_raw(text.as_bytes()) {
-                            Ok(r) => accepted.push((text, r)),
+                            Ok(r) => {
+                                if accepted.is_empty() {
+                                    let _ = started_tx.send(());
+                                }
+                                accepted.push((text, r));
+                            }
                             Err(e) if e.kind() == ErrorKind::Backpressure => {
                                 std::thread::yield_now()
                             }
@@ -155,7 +164,12 @@ fn shutdown_racing_raw_producers_loses_and_doubles_nothing() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(15 + round * 5));
+        for _ in 0..3 {
+            started
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a producer never had an event accepted");
+        }
+        std::thread::sleep(Duration::from_millis(round * 5));
         let report = bus.shutdown().unwrap();
         let accepted: HashMap<String, Receipt> = producers
             .into_iter()

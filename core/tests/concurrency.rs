@@ -164,14 +164,23 @@ fn shutdown_racing_producers_loses_and_doubles_nothing() {
             .build()
             .unwrap();
         let bus = Arc::new(EventBus::new(cfg).unwrap());
+        // Each producer says when its first event was accepted, so shutdown races producers
+        // that are really running (on a loaded box a fixed sleep may end before any started).
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
         let producers: Vec<_> = (0..4)
             .map(|p| {
                 let bus = bus.clone();
+                let started_tx = started_tx.clone();
                 std::thread::spawn(move || {
                     let mut accepted = Vec::new();
                     for i in 0.. {
                         match bus.ingest(event(p, i)) {
-                            Ok(r) => accepted.push(((p, i), r)),
+                            Ok(r) => {
+                                if accepted.is_empty() {
+                                    let _ = started_tx.send(());
+                                }
+                                accepted.push(((p, i), r));
+                            }
                             Err(e) => {
                                 assert_eq!(e.kind(), net::ErrorKind::ShuttingDown);
                                 break;
@@ -182,7 +191,12 @@ fn shutdown_racing_producers_loses_and_doubles_nothing() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(20 + round * 5));
+        for _ in 0..4 {
+            started
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a producer never had an event accepted");
+        }
+        std::thread::sleep(Duration::from_millis(round * 5));
         let report = bus.shutdown().unwrap();
         let accepted: HashMap<(u64, u64), Receipt> = producers
             .into_iter()
