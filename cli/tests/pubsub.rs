@@ -2,14 +2,14 @@
 //! `pub`'s stdin come out of `sub`'s stdout in order once it subscribed; a bad channel name is
 //! a usage error. Every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NET: &str = env!("CARGO_BIN_EXE_net");
-const WAIT: Duration = Duration::from_secs(20);
+mod common;
+
+use common::{NET, Running, WAIT, lines, until};
 
 fn psk() -> (PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("net-pubsub-cli-{}", std::process::id()));
@@ -23,42 +23,6 @@ fn psk() -> (PathBuf, String) {
     assert!(out.status.success());
     let s = path.to_str().unwrap().to_owned();
     (dir, s)
-}
-
-/// Kills the child when dropped (a failed assertion must not leave processes behind).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn until(rx: &mpsc::Receiver<String>, prefix: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"));
-        if line.starts_with(prefix) {
-            return line;
-        }
-    }
 }
 
 #[test]

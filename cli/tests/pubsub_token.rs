@@ -7,14 +7,15 @@
 //! acknowledging fails at the end (bounded ack wait) instead of claiming success.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const NET: &str = env!("CARGO_BIN_EXE_net");
-const WAIT: Duration = Duration::from_secs(20);
+mod common;
+
+use common::{NET, Running, WAIT, until};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("net-pubsub-{name}-{}", std::process::id()));
@@ -49,75 +50,6 @@ fn keygen(dir: &Path, name: &str) -> (String, String) {
         .expect("keygen prints the public key")
         .to_owned();
     (file, public)
-}
-
-/// Kills the child when dropped (a failed assertion must not leave processes behind).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Running {
-    fn spawn(args: &[&str], stdin: bool) -> Running {
-        Running(
-            Command::new(NET)
-                .args(args)
-                .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn net"),
-        )
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "net did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stdout(&mut self) -> mpsc::Receiver<String> {
-        lines(self.0.stdout.take().unwrap())
-    }
-
-    fn stderr(&mut self) -> mpsc::Receiver<String> {
-        lines(self.0.stderr.take().unwrap())
-    }
-}
-
-fn lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn until(rx: &mpsc::Receiver<String>, prefix: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"));
-        if line.starts_with(prefix) {
-            return line;
-        }
-    }
 }
 
 /// Every line until the pipe closes (bounded).
