@@ -313,7 +313,6 @@ impl Core {
         seg.data
             .reserve(heap_bytes as usize, self.config.segment_max_bytes as usize);
         seg.recs.reserve(n, max_entries);
-        seg.ts.reserve(n, max_entries);
         // Payload bytes and records in one pass, written straight into the reserved room
         // (no length update or capacity check per entry); the payload offset is tracked in a
         // register rather than re-read from the buffer.
@@ -344,7 +343,9 @@ impl Core {
             seg.recs.commit(n);
             seg.data.commit(at);
         }
-        seg.ts.extend_repeat(now, n);
+        // One run per change of stamp: nothing per entry (see `TsRuns`).
+        seg.ts.push_n(now, n);
+        debug_assert_eq!(seg.ts.len(), seg.recs.len());
         if let Some(w) = disk.as_mut() {
             // The batch's payload bytes are contiguous in the segment: one copy.
             w.dat.extend_from_slice(&seg.data[data0..]);

@@ -34,6 +34,7 @@ mod segbuf;
 mod segment;
 mod sync;
 mod tail;
+mod tsruns;
 mod typed;
 
 pub use batch::RedexBatch;

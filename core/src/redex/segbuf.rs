@@ -123,12 +123,6 @@ impl<T: Copy> SegBuf<T> {
         unsafe { self.v.set_len(len) }
     }
 
-    /// Appends `n` copies of `x`.
-    #[inline]
-    pub fn extend_repeat(&mut self, x: T, n: usize) {
-        self.v.resize(self.v.len() + n, x);
-    }
-
     /// Shortens to `len` elements (no-op if already shorter); capacity is kept.
     pub fn truncate(&mut self, len: usize) {
         self.v.truncate(len);
@@ -211,8 +205,7 @@ mod tests {
             b.push(i);
         }
         b.extend_from_slice(&[10, 11]);
-        b.extend_repeat(7, 3);
-        assert_eq!(&b[..], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 7, 7, 7]);
+        assert_eq!(&b[..], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         b.truncate(2);
         assert_eq!(&b[..], &[0, 1]);
         let cap = b.capacity();

@@ -1,18 +1,20 @@
 //! The in-memory image of a file: a queue of segments, each holding index records, timestamps
-//! and payload bytes, plus the retained-window bookkeeping. Disk files mirror segments 1:1.
+//! (run-length encoded, see [`TsRuns`]) and payload bytes, plus the retained-window
+//! bookkeeping. Disk files mirror segments 1:1.
 
 use std::collections::VecDeque;
 
 use super::disk::DiskSegment;
 use super::record::{INLINE_LEN, IndexRecord};
 use super::segbuf::SegBuf;
+use super::tsruns::TsRuns;
 
 /// One segment: records with ascending seqs, their timestamps and the payload bytes.
 pub(crate) struct MemSegment {
     /// The first seq this segment may hold (its file name on disk).
     pub base_seq: u64,
     pub recs: SegBuf<IndexRecord>,
-    pub ts: SegBuf<u64>,
+    pub ts: TsRuns,
     pub data: SegBuf<u8>,
     pub disk: Option<DiskSegment>,
     /// Payload bytes of all of `recs` (inline entries count 8), so retention can drop a
@@ -24,7 +26,7 @@ pub(crate) struct MemSegment {
 /// already faulted in instead of fresh pages (which cost a fault and a zeroing each).
 pub(crate) struct Spare {
     recs: SegBuf<IndexRecord>,
-    ts: SegBuf<u64>,
+    ts: TsRuns,
     data: SegBuf<u8>,
 }
 
@@ -33,7 +35,7 @@ impl MemSegment {
         MemSegment {
             base_seq,
             recs: SegBuf::new(),
-            ts: SegBuf::new(),
+            ts: TsRuns::new(),
             data: SegBuf::new(),
             disk,
             bytes: 0,
@@ -55,7 +57,7 @@ impl MemSegment {
             None => MemSegment {
                 base_seq,
                 recs: SegBuf::sized_like(&prev.recs, max_entries),
-                ts: SegBuf::sized_like(&prev.ts, max_entries),
+                ts: TsRuns::new(),
                 data: SegBuf::sized_like(&prev.data, max_bytes),
                 disk,
                 bytes: 0,
@@ -176,7 +178,7 @@ impl Store {
         for (si, s) in self.segs.iter().enumerate() {
             let st = self.first_index(si);
             if s.recs.len() > st {
-                return Some((s.recs[st].seq, s.ts[st]));
+                return Some((s.recs[st].seq, s.ts.at(st)));
             }
         }
         None
@@ -230,12 +232,14 @@ impl Store {
         let mut n = 0;
         while n < max && si < self.segs.len() {
             let s = &self.segs[si];
+            let mut ts = s.ts.cursor(i);
             while i < s.recs.len() && n < max {
                 let seq = s.recs[i].seq;
                 if seq >= end {
                     return n;
                 }
-                s.with_payload(i, |p| f(seq, s.ts[i], p));
+                let t = ts.at(&s.ts, i);
+                s.with_payload(i, |p| f(seq, t, p));
                 n += 1;
                 i += 1;
             }
@@ -273,9 +277,10 @@ impl Store {
                 walked += (s.recs.len() - first) as u64;
                 continue;
             }
+            let mut ts = s.ts.cursor(first);
             for i in first..s.recs.len() {
                 let over_bytes = max_bytes.is_some_and(|m| bytes > m);
-                let too_old = min_ts.is_some_and(|t| s.ts[i] < t);
+                let too_old = min_ts.is_some_and(|t| ts.at(&s.ts, i) < t);
                 if !over_bytes && !too_old {
                     break 'outer;
                 }
@@ -389,7 +394,7 @@ mod tests {
             let first = if si == 0 { st.start } else { 0 };
             for i in first..s.recs.len() {
                 let over = max_bytes.is_some_and(|m| bytes > m);
-                let old = min_ts.is_some_and(|t| s.ts[i] < t);
+                let old = min_ts.is_some_and(|t| s.ts.at(i) < t);
                 if !over && !old {
                     break 'outer;
                 }
