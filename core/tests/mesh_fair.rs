@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mesh_support::{Sim, check_event, config, event};
 use net::identity::NodeId;
-use net::mesh::session::{Endpoint, Event, Transmit};
+use net::mesh::session::{Endpoint, Event, MeshError, Transmit};
 use net::mesh::stream::StreamMode;
 use net::mesh::wire::HEADER_LEN;
 
@@ -213,4 +213,133 @@ fn acks_are_not_queued_behind_data() {
         }
     }
     assert_eq!(got, 40);
+}
+
+/// Hands A's datagrams to B in order; returns (stream id, header priority byte) of each data
+/// packet.
+fn drain_with_priority(sim: &mut Sim) -> Vec<(u64, u8)> {
+    let from = sim.addrs[0];
+    let now = sim.now;
+    let mut order = Vec::new();
+    while let Some(mut t) = sim.nodes[0].poll_transmit() {
+        if is_data(&t) {
+            order.push((stream_of(&t), t.data[4]));
+        }
+        sim.nodes[1].handle_datagram(now, from, &mut t.data);
+    }
+    order
+}
+
+#[test]
+fn a_more_urgent_stream_sends_before_a_backlogged_one() {
+    for mode in [StreamMode::Reliable, StreamMode::FireAndForget] {
+        let (mut sim, b) = connected();
+        let now = sim.now;
+        let a = &mut sim.nodes[0];
+        a.open_stream(b, FLOOD, mode).unwrap();
+        a.open_stream(b, OTHER, mode).unwrap();
+        a.set_stream_priority(b, OTHER, 7).unwrap();
+        // FLOOD queues 100 full frames first, then OTHER 50 full frames.
+        let flood: Vec<[u8; 64]> = (0..2_000).map(|i| event(FLOOD, i)).collect();
+        a.send_many(now, b, FLOOD, flood.iter().map(|e| &e[..]))
+            .1
+            .unwrap();
+        let other: Vec<[u8; 64]> = (0..1_000).map(|i| event(OTHER, i)).collect();
+        a.send_many(now, b, OTHER, other.iter().map(|e| &e[..]))
+            .1
+            .unwrap();
+        a.flush(now);
+        let order = drain_with_priority(&mut sim);
+        assert_eq!(order.len(), 150, "{mode:?}");
+        // Every OTHER packet leaves before any FLOOD packet, and each carries its stream's
+        // priority in header byte 4.
+        let first_flood = order.iter().position(|&(s, _)| s == FLOOD).unwrap();
+        assert_eq!(first_flood, 50, "{mode:?}: {order:?}");
+        assert!(order[..50].iter().all(|&p| p == (OTHER, 7)), "{mode:?}");
+        assert!(order[50..].iter().all(|&p| p == (FLOOD, 0)), "{mode:?}");
+        // The less urgent stream still delivers everything, in order, once the urgent one
+        // has drained.
+        let (f, o) = received(&mut sim);
+        assert_eq!(f, (0..2_000).collect::<Vec<_>>(), "{mode:?}");
+        assert_eq!(o, (0..1_000).collect::<Vec<_>>(), "{mode:?}");
+    }
+}
+
+#[test]
+fn streams_of_equal_priority_still_take_turns() {
+    let (mut sim, b) = connected();
+    let now = sim.now;
+    let a = &mut sim.nodes[0];
+    for id in [FLOOD, OTHER] {
+        a.open_stream(b, id, StreamMode::Reliable).unwrap();
+        a.set_stream_priority(b, id, 3).unwrap();
+        let events: Vec<[u8; 64]> = (0..400).map(|i| event(id, i)).collect();
+        a.send_many(now, b, id, events.iter().map(|e| &e[..]))
+            .1
+            .unwrap();
+    }
+    a.flush(now);
+    let order = drain_with_priority(&mut sim);
+    assert_eq!(order.len(), 40);
+    // Both have 20 full frames of the same size: deficit round robin alternates them.
+    for pair in order.chunks(2) {
+        assert_ne!(pair[0].0, pair[1].0, "{order:?}");
+    }
+    assert!(order.iter().all(|&(_, p)| p == 3));
+    let (f, o) = received(&mut sim);
+    assert_eq!(f, (0..400).collect::<Vec<_>>());
+    assert_eq!(o, (0..400).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_priority_change_applies_to_frames_not_yet_sent() {
+    let (mut sim, b) = connected();
+    let now = sim.now;
+    let a = &mut sim.nodes[0];
+    a.open_stream(b, FLOOD, StreamMode::Reliable).unwrap();
+    a.open_stream(b, OTHER, StreamMode::Reliable).unwrap();
+    a.set_stream_priority(b, FLOOD, 9).unwrap();
+    for id in [FLOOD, OTHER] {
+        let events: Vec<[u8; 64]> = (0..200).map(|i| event(id, i)).collect();
+        a.send_many(now, b, id, events.iter().map(|e| &e[..]))
+            .1
+            .unwrap();
+    }
+    a.flush(now);
+    // Two FLOOD frames leave at priority 9; then FLOOD drops below OTHER.
+    let mut head = Vec::new();
+    let from = sim.addrs[0];
+    while head.len() < 2 {
+        let mut t = sim.nodes[0].poll_transmit().unwrap();
+        if is_data(&t) {
+            head.push((stream_of(&t), t.data[4]));
+        }
+        sim.nodes[1].handle_datagram(now, from, &mut t.data);
+    }
+    assert_eq!(head, vec![(FLOOD, 9), (FLOOD, 9)]);
+    sim.nodes[0].set_stream_priority(b, OTHER, 10).unwrap();
+    let rest = drain_with_priority(&mut sim);
+    assert_eq!(rest.len(), 18);
+    assert!(rest[..10].iter().all(|&p| p == (OTHER, 10)), "{rest:?}");
+    assert!(rest[10..].iter().all(|&p| p == (FLOOD, 9)), "{rest:?}");
+    let (f, o) = received(&mut sim);
+    assert_eq!(f, (0..200).collect::<Vec<_>>());
+    assert_eq!(o, (0..200).collect::<Vec<_>>());
+}
+
+#[test]
+fn setting_the_priority_of_a_stream_that_is_not_open_is_refused() {
+    let (mut sim, b) = connected();
+    let a = &mut sim.nodes[0];
+    let err = a.set_stream_priority(b, 77, 1).unwrap_err();
+    assert!(
+        matches!(err, MeshError::UnknownStream { stream_id: 77, .. }),
+        "{err:?}"
+    );
+    let stranger = NodeId(0x5EED);
+    let err = a.set_stream_priority(stranger, FLOOD, 1).unwrap_err();
+    assert!(
+        matches!(err, MeshError::NotConnected(p) if p == stranger),
+        "{err:?}"
+    );
 }

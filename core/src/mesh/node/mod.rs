@@ -398,6 +398,19 @@ impl MeshNode {
             .open_stream_tagged(peer, stream_id, mode, tag)
     }
 
+    /// Sets the scheduling priority of an open send stream (higher is more urgent; 0 by
+    /// default); see [`Endpoint::set_stream_priority`](crate::mesh::session::Endpoint::set_stream_priority).
+    pub fn set_stream_priority(
+        &self,
+        peer: NodeId,
+        stream_id: u64,
+        priority: u8,
+    ) -> Result<(), MeshError> {
+        self.shared
+            .lock()?
+            .set_stream_priority(peer, stream_id, priority)
+    }
+
     /// Queues one event; full frames are sent at once, a partial frame waits for
     /// [`flush`](Self::flush) (or the next batch). `Backpressure` means the receiver has not
     /// granted credit: retry later or use [`send_blocking`](Self::send_blocking).

@@ -88,6 +88,8 @@ pub struct SealedKind {
     pub event_count: u16,
     /// Subprotocol id and channel hint (zero unless a tagged data stream).
     pub tag: StreamTag,
+    /// Header byte 4: the sending stream's priority (0 for control packets).
+    pub priority: u8,
     /// For a fragment of a large event: `frag_flags` (FRAGMENT, LAST on the last),
     /// `fragment_id`, and the index as `fragment_offset`.
     pub frag: Option<FragInfo>,
@@ -143,6 +145,7 @@ pub fn sealed_datagram_into(
     }
     let mut header = Header {
         flags: kind.flags,
+        priority: kind.priority,
         hop_ttl: route.map_or(0, |r| r.ttl),
         session_id: kind.session_id,
         stream_id: kind.stream_id,

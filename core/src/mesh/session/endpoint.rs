@@ -225,6 +225,7 @@ fn kind(
         origin_hash,
         event_count: count,
         tag: StreamTag::default(),
+        priority: 0,
         frag: None,
     }
 }
@@ -243,6 +244,18 @@ fn schedule(ready: &mut VecDeque<u64>, sid: u64, sess: &mut Sess, stream_id: u64
         sess.queued = true;
         ready.push_back(sid);
     }
+}
+
+/// The highest priority among the session's active streams that have closed frames waiting
+/// (0 if none has).
+fn top_priority(sess: &Sess) -> u8 {
+    sess.active
+        .iter()
+        .filter_map(|id| sess.send.get(id))
+        .filter(|s| s.next_ready_len().is_some())
+        .map(SendStream::priority)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Resends the given unacked sequences of a reliable stream along `path`, each with a fresh
@@ -267,6 +280,7 @@ fn resend(
         };
         let k = SealedKind {
             tag: stream.tag(),
+            priority: stream.priority(),
             frag,
             ..kind(sid, origin_hash, flags::RELIABLE, stream_id, seq, count)
         };
@@ -476,6 +490,27 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Sets the scheduling priority of an open send stream to `peer` (higher is more urgent;
+    /// streams start at 0). See [`poll_transmit`](Self::poll_transmit) for what it orders;
+    /// data packets carry it in header byte 4.
+    pub fn set_stream_priority(
+        &mut self,
+        peer: NodeId,
+        stream_id: u64,
+        priority: u8,
+    ) -> Result<(), MeshError> {
+        let sid = self
+            .current_session(peer)
+            .ok_or(MeshError::NotConnected(peer))?;
+        let stream = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.send.get_mut(&stream_id))
+            .ok_or(MeshError::UnknownStream { peer, stream_id })?;
+        stream.set_priority(priority);
+        Ok(())
+    }
+
     /// Queues one event on a stream. Events are batched into frames: a full frame is sealed
     /// and queued for sending at once; a partial one waits for [`flush`](Self::flush).
     /// Refused with [`MeshError::Stream`] (`Backpressure`, `EventTooLarge`) without queuing.
@@ -569,11 +604,15 @@ impl Endpoint {
     /// The next datagram to send. Control traffic (handshakes, acks, heartbeats,
     /// retransmissions, forwarded datagrams) goes first, in the order it was produced; then
     /// data frames are sealed on demand by the scheduler: sessions with waiting frames take
-    /// turns one packet each, and within a session its streams share by **deficit round
-    /// robin** with a quantum of `max_frame` bytes (each turn a stream may send frames
-    /// totalling its deficit plus one quantum), so a stream with a large backlog cannot
-    /// starve the others: between two packets of any backlogged stream of a session, every
-    /// other backlogged stream of it sends at least one. The datagram's buffer comes from
+    /// turns one packet each. Within a session, **strict priority** first
+    /// ([`set_stream_priority`](Self::set_stream_priority)): while a stream has closed frames
+    /// waiting, no stream of lower priority of that session sends a data frame. Streams of
+    /// equal priority share by **deficit round robin** with a quantum of `max_frame` bytes
+    /// (each turn a stream may send frames totalling its deficit plus one quantum), so a
+    /// stream with a large backlog cannot starve the others of its priority: between two
+    /// packets of any backlogged stream, every other backlogged stream of the same session
+    /// and priority sends at least one. Priority does not order sessions (peers) against
+    /// each other, nor control traffic, nor datagrams relayed for others. The datagram's buffer comes from
     /// [`packet_pool`](Self::packet_pool); give it back there once sent.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         loop {
@@ -604,6 +643,13 @@ impl Endpoint {
             self.config.max_hops,
             sess,
         );
+        // Strict priority: only the most urgent streams with frames waiting take part in this
+        // turn's round robin (one active stream, the common case, needs no look).
+        let top = if sess.active.len() > 1 {
+            top_priority(sess)
+        } else {
+            0
+        };
         while let Some(&stream_id) = sess.active.front() {
             let Some(stream) = sess.send.get_mut(&stream_id) else {
                 sess.active.pop_front();
@@ -615,6 +661,11 @@ impl Endpoint {
                 sess.active.pop_front();
                 continue;
             };
+            if stream.priority() < top {
+                // Waits (keeping its deficit) while a more urgent stream has frames.
+                sess.active.rotate_left(1);
+                continue;
+            }
             let (deficit, _) = stream.sched();
             if *deficit < len {
                 // This stream used its share of the round: it gets the next quantum and
@@ -637,6 +688,7 @@ impl Endpoint {
             }
             let k = SealedKind {
                 tag: stream.tag(),
+                priority: stream.priority(),
                 frag: frame.frag,
                 ..kind(
                     sid,

@@ -55,6 +55,9 @@ pub struct SendStream {
     free: Vec<Vec<u8>>,
     pool: Option<Arc<PacketPool>>,
     tag: StreamTag,
+    /// Scheduling priority (higher is served first; see `Endpoint::poll_transmit`), also
+    /// written to byte 4 of every data packet's header.
+    priority: u8,
     /// Deficit round robin state (see `mesh::session`'s scheduler): bytes this stream may
     /// still send in the current round, and whether it is in its session's active list.
     deficit: usize,
@@ -89,6 +92,7 @@ impl SendStream {
             free: Vec::new(),
             pool: None,
             tag: StreamTag::default(),
+            priority: 0,
             deficit: 0,
             scheduled: false,
             acked: Vec::new(),
@@ -116,6 +120,24 @@ impl SendStream {
     pub fn with_tag(mut self, tag: StreamTag) -> Self {
         self.tag = tag;
         self
+    }
+
+    /// The same stream with scheduling priority `priority` (higher is more urgent; 0, the
+    /// default, is the lowest).
+    pub fn with_priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// The stream's scheduling priority.
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// Changes the stream's scheduling priority; frames sent (or resent) from now on carry
+    /// the new value.
+    pub fn set_priority(&mut self, priority: u8) {
+        self.priority = priority;
     }
 
     /// The header tag of the stream's data packets.
