@@ -97,7 +97,7 @@ fn drain_shard(
     inline: &mut Vec<(usize, usize)>,
 ) -> usize {
     let shard = &inner.shards[s];
-    if shard.ring.is_empty() {
+    if !shard.ring.has_ready() {
         return 0;
     }
     let ts_ns = inner.next_ts();

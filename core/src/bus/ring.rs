@@ -436,6 +436,18 @@ impl ShardRing {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// True if the event at the head position is published, so a pop would take at least
+    /// one event right now (approximate under concurrency, like [`ShardRing::is_empty`]).
+    ///
+    /// Unlike [`ShardRing::is_empty`] it does not read `tail`: a consumer polling for work
+    /// with this check reads only `head` and the one slot it would pop next, so it does not
+    /// pull the tail's cache line away from producers between two of their pushes.
+    pub(crate) fn has_ready(&self) -> bool {
+        let head = self.head.load(Ordering::Relaxed);
+        let slot = &self.slots[(head & self.mask) as usize];
+        slot.stamp.load(Ordering::Acquire) == head + 1
+    }
 }
 
 /// Stores a shared event in a slot. The caller must own the slot's position (claimed by CAS
@@ -498,6 +510,29 @@ mod tests {
         assert_eq!(got, vec![2, 3, 4]);
         assert!(r.pop().is_none());
         assert_eq!(r.pop_batch(10, |_, _| unreachable!()), 0);
+    }
+
+    #[test]
+    fn has_ready_follows_the_head_slot() {
+        let r = ShardRing::new(4);
+        assert!(!r.has_ready(), "empty ring");
+        // Shared and inline pushes both publish the head slot.
+        r.push(ev(0)).unwrap();
+        assert!(r.has_ready());
+        assert!(r.push_inline(b"1").is_ok());
+        assert_eq!(r.pop().unwrap().0, 0);
+        assert!(r.has_ready(), "position 1 is still waiting");
+        assert_eq!(r.pop().unwrap().0, 1);
+        assert!(!r.has_ready(), "drained");
+        // Around the ring several times: a slot freed for the next lap is not ready.
+        for lap in 0..3u64 {
+            for i in 0..4 {
+                assert_eq!(r.push(ev(i)).unwrap(), 2 + lap * 4 + i);
+            }
+            assert!(r.has_ready());
+            assert_eq!(r.pop_batch(10, |_, _| {}), 4);
+            assert!(!r.has_ready(), "lap {lap} drained");
+        }
     }
 
     fn evs(range: std::ops::Range<u64>) -> std::vec::IntoIter<Event> {
