@@ -58,6 +58,15 @@ fn drain_in_order(sim: &mut Sim) -> Vec<(u64, usize)> {
     order
 }
 
+/// Queues events 0..`count` of `stream` (64 bytes each, see `event`) on A in one
+/// `send_many`, asserting every one was accepted.
+fn queue(a: &mut Endpoint, now: std::time::Instant, b: NodeId, stream: u64, count: u64) {
+    let events: Vec<[u8; 64]> = (0..count).map(|i| event(stream, i)).collect();
+    let (n, r) = a.send_many(now, b, stream, events.iter().map(|e| &e[..]));
+    r.unwrap();
+    assert_eq!(n as u64, count);
+}
+
 /// B's events: per stream, the event indexes in delivery order.
 fn received(sim: &mut Sim) -> (Vec<u64>, Vec<u64>) {
     let (mut flood, mut other) = (Vec::new(), Vec::new());
@@ -85,10 +94,7 @@ fn a_flooded_stream_does_not_starve_another() {
         a.open_stream(b, FLOOD, mode).unwrap();
         a.open_stream(b, OTHER, mode).unwrap();
         // 400 full frames of backlog on FLOOD (20 events of 64 bytes per frame) ...
-        let flood: Vec<[u8; 64]> = (0..8_000).map(|i| event(FLOOD, i)).collect();
-        let (n, r) = a.send_many(now, b, FLOOD, flood.iter().map(|e| &e[..]));
-        r.unwrap();
-        assert_eq!(n, 8_000);
+        queue(a, now, b, FLOOD, 8_000);
         // ... then one event on OTHER.
         a.send(now, b, OTHER, &event(OTHER, 0)).unwrap();
         a.flush(now);
@@ -119,10 +125,7 @@ fn two_backlogged_streams_alternate_and_bytes_are_shared_fairly() {
     a.open_stream(b, FLOOD, StreamMode::Reliable).unwrap();
     a.open_stream(b, OTHER, StreamMode::Reliable).unwrap();
     // FLOOD: 100 full frames (1,320 bytes each).
-    let big: Vec<[u8; 64]> = (0..2_000).map(|i| event(FLOOD, i)).collect();
-    a.send_many(now, b, FLOOD, big.iter().map(|e| &e[..]))
-        .1
-        .unwrap();
+    queue(a, now, b, FLOOD, 2_000);
     a.flush(now);
     // OTHER: 400 one-event frames (66 bytes each), one flush per event.
     for i in 0..400 {
@@ -188,10 +191,7 @@ fn acks_are_not_queued_behind_data() {
     sim.nodes[1].flush(now);
     let a = &mut sim.nodes[0];
     a.open_stream(b, FLOOD, StreamMode::Reliable).unwrap();
-    let flood: Vec<[u8; 64]> = (0..4_000).map(|i| event(FLOOD, i)).collect();
-    a.send_many(now, b, FLOOD, flood.iter().map(|e| &e[..]))
-        .1
-        .unwrap();
+    queue(a, now, b, FLOOD, 4_000);
     // B's two data frames reach A (ack due at once after the second: a gap-free stream acks
     // after 16 frames or 2 ms, so advance time past the ack delay).
     let b_addr = sim.addrs[1];
@@ -240,14 +240,8 @@ fn a_more_urgent_stream_sends_before_a_backlogged_one() {
         a.open_stream(b, OTHER, mode).unwrap();
         a.set_stream_priority(b, OTHER, 7).unwrap();
         // FLOOD queues 100 full frames first, then OTHER 50 full frames.
-        let flood: Vec<[u8; 64]> = (0..2_000).map(|i| event(FLOOD, i)).collect();
-        a.send_many(now, b, FLOOD, flood.iter().map(|e| &e[..]))
-            .1
-            .unwrap();
-        let other: Vec<[u8; 64]> = (0..1_000).map(|i| event(OTHER, i)).collect();
-        a.send_many(now, b, OTHER, other.iter().map(|e| &e[..]))
-            .1
-            .unwrap();
+        queue(a, now, b, FLOOD, 2_000);
+        queue(a, now, b, OTHER, 1_000);
         a.flush(now);
         let order = drain_with_priority(&mut sim);
         assert_eq!(order.len(), 150, "{mode:?}");
@@ -273,10 +267,7 @@ fn streams_of_equal_priority_still_take_turns() {
     for id in [FLOOD, OTHER] {
         a.open_stream(b, id, StreamMode::Reliable).unwrap();
         a.set_stream_priority(b, id, 3).unwrap();
-        let events: Vec<[u8; 64]> = (0..400).map(|i| event(id, i)).collect();
-        a.send_many(now, b, id, events.iter().map(|e| &e[..]))
-            .1
-            .unwrap();
+        queue(a, now, b, id, 400);
     }
     a.flush(now);
     let order = drain_with_priority(&mut sim);
@@ -300,10 +291,7 @@ fn a_priority_change_applies_to_frames_not_yet_sent() {
     a.open_stream(b, OTHER, StreamMode::Reliable).unwrap();
     a.set_stream_priority(b, FLOOD, 9).unwrap();
     for id in [FLOOD, OTHER] {
-        let events: Vec<[u8; 64]> = (0..200).map(|i| event(id, i)).collect();
-        a.send_many(now, b, id, events.iter().map(|e| &e[..]))
-            .1
-            .unwrap();
+        queue(a, now, b, id, 200);
     }
     a.flush(now);
     // Two FLOOD frames leave at priority 9; then FLOOD drops below OTHER.
