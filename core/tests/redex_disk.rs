@@ -416,3 +416,72 @@ fn short_payload_batches_survive_reopen_with_valid_checksums() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// The format-1 (XXH3) checksum of a record, written out from its documented formula, as
+/// logs written before format 2 (CRC32C) stored it.
+fn format_1_record(seq: u64, offset: u32, len: u32, flags: u32, payload: &[u8]) -> [u8; 20] {
+    use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+    let mut b = [0u8; 20];
+    b[..8].copy_from_slice(&seq.to_le_bytes());
+    b[8..12].copy_from_slice(&offset.to_le_bytes());
+    b[12..16].copy_from_slice(&len.to_le_bytes());
+    let seed = xxh3_64(&b[..16]) ^ u64::from(flags >> 28);
+    let check = (xxh3_64_with_seed(payload, seed) as u32) & 0x0FFF_FFFF;
+    b[16..].copy_from_slice(&(flags | check).to_le_bytes());
+    b
+}
+
+/// A log whose segment was written with checksum format 1 reopens with every entry intact,
+/// takes new (format-2) appends in the same segment, and reopens again with both kinds.
+#[test]
+fn logs_written_with_checksum_format_1_reopen_and_grow() {
+    let t = TempDir::new("format1");
+    let (mut idx, mut dat, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+    let mut want = Vec::new();
+    for seq in 0..300u64 {
+        let p = payload(seq);
+        if p.len() == 8 {
+            let off = u32::from_le_bytes(p[..4].try_into().unwrap());
+            let len = u32::from_le_bytes(p[4..].try_into().unwrap());
+            idx.extend_from_slice(&format_1_record(seq, off, len, 0x8000_0000, &[]));
+        } else {
+            let r = format_1_record(seq, dat.len() as u32, p.len() as u32, 0, &p);
+            idx.extend_from_slice(&r);
+            dat.extend_from_slice(&p);
+        }
+        ts.extend_from_slice(&(1_000 + seq).to_le_bytes());
+        want.push((seq, 1_000 + seq, p));
+    }
+    let base = t.0.join(format!("{:020}", 0));
+    std::fs::write(base.with_extension("idx"), &idx).unwrap();
+    std::fs::write(base.with_extension("dat"), &dat).unwrap();
+    std::fs::write(base.with_extension("ts"), &ts).unwrap();
+
+    let cfg = || RedexFileConfig::persistent(FsyncPolicy::Never);
+    let f = RedexFile::open("old", Some(&t.0), cfg()).unwrap();
+    let rec = f.stats().recovery;
+    assert_eq!(
+        (rec.recovered, rec.dropped_corrupt, rec.truncated_bytes),
+        (300, 0, 0)
+    );
+    let got: Vec<_> = f
+        .read_range(0, u64::MAX)
+        .into_iter()
+        .map(|e| (e.seq, e.ts_ns, e.payload))
+        .collect();
+    assert_eq!(got, want);
+    for seq in 300..400u64 {
+        assert_eq!(f.append(&payload(seq)).unwrap(), seq);
+    }
+    f.close().unwrap();
+    drop(f);
+
+    let f = RedexFile::open("old", Some(&t.0), cfg()).unwrap();
+    let rec = f.stats().recovery;
+    assert_eq!((rec.recovered, rec.dropped_corrupt), (400, 0));
+    let all = f.read_range(0, u64::MAX);
+    assert_eq!(all.len(), 400);
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!((e.seq, &e.payload), (i as u64, &payload(i as u64)));
+    }
+}

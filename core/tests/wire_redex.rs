@@ -1,6 +1,8 @@
 //! Golden fixtures for the RedEX 20-byte entry and the CortEX EventMeta prefix
 //! (`tests/cross_lang/wire/redex_entry.json`, `tests/cross_lang/wire/event_meta.json`).
 //! Set `NET_REGEN_WIRE=1` to rewrite them (only when the format deliberately changes).
+//! `redex_entry_v1.json` holds entries written by checksum format 1 (before CRC32C); it is
+//! frozen, never rewritten: those bytes must keep verifying so older logs reopen.
 
 use net::cortex::EventMeta;
 use net::redex::IndexRecord;
@@ -30,7 +32,7 @@ fn entry_cases() -> Value {
         let r = IndexRecord::inline(seq, payload);
         cases.push(json!({"kind":"inline","seq":seq,"payload_hex":hex(&payload),"entry_hex":hex(&r.encode()),"checksum":r.flags_checksum & 0x0FFF_FFFF}));
     }
-    json!({"format":"redex entry v1: seq u64le | offset u32le | len u32le | flags(4 bits, 0x8=inline)+checksum(28 bits) u32le; checksum = xxh3_64_with_seed(payload or empty if inline, xxh3_64(entry[0..16]) ^ flags_nibble) & 0x0FFFFFFF","cases":cases})
+    json!({"format":"redex entry v2: seq u64le | offset u32le | len u32le | flags(4 bits: 0x8=inline, 0x4=crc32c, set on every v2 entry)+checksum(28 bits) u32le; checksum = crc32c(entry[0..16] ++ u32le(flags bits only) ++ (payload, or empty if inline)) & 0x0FFFFFFF, crc32c = Castagnoli (iSCSI) CRC, init and xorout 0xFFFFFFFF","cases":cases})
 }
 
 fn meta_cases() -> Value {
@@ -61,6 +63,48 @@ fn redex_entry_fixture() {
     // Decoding the pinned bytes verifies.
     let r = IndexRecord::inline(2, *b"12345678");
     assert!(IndexRecord::decode(&r.encode()).verify(&[]));
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn format_1_entries_still_verify() {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("redex_entry_v1.json")).unwrap())
+            .unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 5);
+    for c in cases {
+        let b: [u8; 20] = unhex(c["entry_hex"].as_str().unwrap()).try_into().unwrap();
+        let r = IndexRecord::decode(&b);
+        assert_eq!(r.encode(), b);
+        let inline = c["kind"] == "inline";
+        assert_eq!(r.is_inline(), inline);
+        assert_eq!(
+            r.flags_checksum & 0x4000_0000,
+            0,
+            "format 1 has no crc32c flag"
+        );
+        let payload = unhex(c["payload_hex"].as_str().unwrap());
+        let p: &[u8] = if inline { &[] } else { &payload };
+        assert!(r.verify(p), "{c}");
+        if inline {
+            assert_eq!(r.inline_bytes().to_vec(), payload);
+        }
+        // One flipped bit anywhere in the entry fails.
+        for bit in 0..160 {
+            let mut f = b;
+            f[bit / 8] ^= 1 << (bit % 8);
+            let d = IndexRecord::decode(&f);
+            let p: &[u8] = if d.is_inline() { &[] } else { &payload };
+            assert!(!d.verify(p), "{c}: bit {bit}");
+        }
+    }
 }
 
 #[test]

@@ -15,8 +15,7 @@ use super::clock::coarse_now_ns;
 use super::config::RedexFileConfig;
 use super::disk::{self, DiskSegment, RecoveryReport};
 use super::error::RedexError;
-use super::record::{ENTRY_LEN, INLINE_LEN, IndexRecord};
-use super::segbuf::copy_payload;
+use super::record::{self, ENTRY_LEN, INLINE_LEN};
 use super::segment::{MemSegment, Store};
 use super::sync::{self, SyncCtl};
 use super::tail::RedexTail;
@@ -314,31 +313,18 @@ impl Core {
             .reserve(heap_bytes as usize, self.config.segment_max_bytes as usize);
         seg.recs.reserve(n, max_entries);
         // Payload bytes and records in one pass, written straight into the reserved room
-        // (no length update or capacity check per entry); the payload offset is tracked in a
-        // register rather than re-read from the buffer.
+        // (no length update or capacity check per entry).
         let heap_len = heap_bytes as usize;
-        let recs = seg.recs.spare(n);
-        let data = seg.data.spare(heap_len);
-        let mut at = 0usize;
-        for (k, (p, slot)) in payloads.iter().zip(recs.iter_mut()).enumerate() {
-            let p = p.as_ref();
-            let seq = first + k as u64;
-            let rec = if p.len() == INLINE_LEN {
-                let mut b = [0u8; INLINE_LEN];
-                b.copy_from_slice(p);
-                IndexRecord::inline(seq, b)
-            } else {
-                let r = IndexRecord::heap(seq, (data0 + at) as u32, p);
-                copy_payload(&mut data[at..], p);
-                at += p.len();
-                r
-            };
-            slot.write(rec);
-        }
+        let at = record::write_batch(
+            first,
+            data0,
+            payloads,
+            seg.recs.spare(n),
+            seg.data.spare(heap_len),
+        );
         debug_assert_eq!(at, heap_len);
-        // SAFETY: the loop wrote one record into each of the `n` spare record slots (the zip
-        // is over exactly `n` payloads and `n` slots) and payload bytes into spare data slots
-        // `0..at`, with `at == heap_bytes` (the sum of the non-inline payload lengths).
+        // SAFETY: `write_batch` initialized all `n` spare record slots (one per payload) and
+        // the first `at` spare data slots, as it promises.
         unsafe {
             seg.recs.commit(n);
             seg.data.commit(at);

@@ -25,6 +25,7 @@ mod batch;
 pub mod bench;
 mod clock;
 mod config;
+pub mod crc32c;
 pub mod disk;
 mod error;
 mod file;
