@@ -1,48 +1,111 @@
-//! [`SegBuf`]: the growable buffer behind a segment's records, timestamps and payload bytes.
+//! [`SegBuf`]: the growable buffer behind a segment's records and payload bytes.
 //!
-//! Promises: it behaves like a `Vec<T>` for the operations segments need (push, extend,
-//! truncate, clear, read as a slice). Small buffers grow like a `Vec`. Once a buffer must grow
-//! past [`BIG_BYTES`] it reserves room for the segment's whole limit at once, so a big segment
-//! reallocates (and copies) at most once instead of at every doubling. On Linux that
-//! reservation is advised for transparent huge pages: a log that grows by fresh memory then
-//! takes one page fault (one zeroing, one memory-cgroup charge) per 2 MiB instead of per
-//! 4 KiB, which is where most of the time of a 1 KiB or batched append went (see
-//! `docs/redex.md`, Performance).
+//! Promises: it behaves like a `Vec<T>` for the operations segments need (push, truncate,
+//! clear, read as a slice, write into spare room then commit). Small buffers grow like a
+//! `Vec` (doubling). Once a buffer must grow past [`BIG_BYTES`] it reserves room for the
+//! segment's whole limit at once, so a big segment reallocates (and copies) at most once
+//! instead of at every doubling. That reservation is aligned to 2 MiB and sized in whole
+//! 2 MiB units, and on Linux advised for transparent huge pages: a log that grows by fresh
+//! memory then takes one page fault (one zeroing, one memory-cgroup charge) per 2 MiB
+//! instead of per 4 KiB over the whole buffer (an unaligned reservation, as a `Vec` gets,
+//! left up to 2 MiB at its ends on 4 KiB pages), which is where most of the time of a 1 KiB
+//! or batched append went (see `docs/redex.md`, Performance).
 //!
 //! Does not promise: huge pages (advice only; the kernel may ignore it, e.g. when
 //! transparent huge pages are disabled, and then plain pages are used), or any bound on
-//! spare capacity beyond the segment limit. A reservation is address space; the system
-//! allocator backs it with memory only where it is written (true of glibc and musl on Linux
-//! for allocations this large). Small files (under 2 MiB per buffer) never reserve ahead and
-//! never get huge pages, so many small channels cost no more than before.
+//! spare capacity beyond the segment limit (rounded up to 2 MiB). A reservation is address
+//! space; the system allocator backs it with memory only where it is written (true of glibc
+//! and musl on Linux for allocations this large). Small files (under 2 MiB per buffer) never
+//! reserve ahead and never get huge pages, so many small channels cost no more than before.
 
+use std::alloc::{self, Layout};
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
+use std::ptr::NonNull;
 
 /// Buffers at most this large grow like a `Vec`; beyond it they reserve the segment limit.
 pub(crate) const BIG_BYTES: usize = 2 << 20;
 
+/// The alignment and size unit of a big reservation: one transparent huge page.
+const HUGE: usize = 2 << 20;
+
 /// The most one reservation takes at once: a segment configured with a huge limit (e.g.
-/// `segment_max_entries = u32::MAX`, 96 GiB of records) does not reserve all of it; past
-/// this the buffer grows like a `Vec` again (whose large reallocations the system
-/// allocator serves by remapping, not copying).
+/// `segment_max_entries = u32::MAX`, 80 GiB of records) does not reserve all of it; past
+/// this the buffer at least doubles at each growth, like a `Vec`.
 pub(crate) const RESERVE_MAX_BYTES: usize = 256 << 20;
 
-/// A `Vec<T>` that reserves a segment's whole limit once it is big; see the module docs.
-#[derive(Debug, Default)]
+/// A `Vec<T>` that reserves a segment's whole limit, huge-page aligned, once it is big; see
+/// the module docs.
 pub(crate) struct SegBuf<T> {
-    v: Vec<T>,
+    /// Start of the allocation (dangling while `cap == 0`).
+    ptr: NonNull<T>,
+    /// Initialized elements, `0..len`.
+    len: usize,
+    /// Elements the allocation holds.
+    cap: usize,
+    /// The alignment the allocation was made with: `align_of::<T>()`, or [`HUGE`].
+    align: usize,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: a `SegBuf<T>` owns its elements like a `Vec<T>` (the raw pointer is never shared),
+// so it may move to or be shared with another thread exactly when `T` may.
+unsafe impl<T: Send> Send for SegBuf<T> {}
+// SAFETY: as above; `&SegBuf<T>` only hands out `&[T]`.
+unsafe impl<T: Sync> Sync for SegBuf<T> {}
+
+impl<T> std::fmt::Debug for SegBuf<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegBuf")
+            .field("len", &self.len)
+            .field("cap", &self.cap)
+            .field("align", &self.align)
+            .finish()
+    }
+}
+
+impl<T: Copy> Default for SegBuf<T> {
+    fn default() -> SegBuf<T> {
+        SegBuf::new()
+    }
 }
 
 impl<T: Copy> SegBuf<T> {
+    const ELEM: usize = {
+        assert!(size_of::<T>() > 0, "SegBuf does not hold zero-sized types");
+        size_of::<T>()
+    };
+
     /// An empty buffer (no allocation).
     pub fn new() -> SegBuf<T> {
-        SegBuf { v: Vec::new() }
+        SegBuf {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+            align: align_of::<T>(),
+            _owns: PhantomData,
+        }
     }
 
-    /// Wraps an existing vector (e.g. bytes read from disk).
+    /// Takes over an existing vector's allocation (e.g. bytes read from disk).
     pub fn from_vec(v: Vec<T>) -> SegBuf<T> {
-        SegBuf { v }
+        let _ = Self::ELEM;
+        let mut v = std::mem::ManuallyDrop::new(v);
+        let (len, cap) = (v.len(), v.capacity());
+        if cap == 0 {
+            return SegBuf::new();
+        }
+        SegBuf {
+            // A vector with capacity has a non-null allocation.
+            ptr: NonNull::new(v.as_mut_ptr()).expect("allocated vector"),
+            len,
+            cap,
+            // A `Vec<T>` allocates `Layout::array::<T>(cap)` from the global allocator,
+            // which is what `Drop` and `grow` hand back for this alignment.
+            align: align_of::<T>(),
+            _owns: PhantomData,
+        }
     }
 
     /// An empty buffer for the segment after one whose buffer was `prev`: when `prev` grew
@@ -50,7 +113,7 @@ impl<T: Copy> SegBuf<T> {
     /// after growing through small allocations (and their copies) again.
     pub fn sized_like(prev: &SegBuf<T>, limit: usize) -> SegBuf<T> {
         let mut b = SegBuf::new();
-        if prev.capacity().saturating_mul(std::mem::size_of::<T>()) > BIG_BYTES {
+        if prev.capacity().saturating_mul(Self::ELEM) > BIG_BYTES {
             b.grow(limit, limit);
         }
         b
@@ -59,10 +122,10 @@ impl<T: Copy> SegBuf<T> {
     /// Makes room for `additional` more elements. `limit` is the number of elements the
     /// segment may hold before it rolls; a buffer growing past [`BIG_BYTES`] reserves
     /// `max(limit, len + additional)` elements at once (the limit capped at
-    /// [`RESERVE_MAX_BYTES`]).
+    /// [`RESERVE_MAX_BYTES`]), rounded up to whole 2 MiB units.
     #[inline]
     pub fn reserve(&mut self, additional: usize, limit: usize) {
-        if self.v.capacity() - self.v.len() >= additional {
+        if self.cap - self.len >= additional {
             return;
         }
         self.grow(additional, limit);
@@ -70,34 +133,100 @@ impl<T: Copy> SegBuf<T> {
 
     #[cold]
     fn grow(&mut self, additional: usize, limit: usize) {
-        let need = self.v.len().saturating_add(additional);
-        let elem = std::mem::size_of::<T>().max(1);
+        let elem = Self::ELEM;
+        let need = self.len.checked_add(additional).expect("capacity overflow");
+        let doubled = need.max(self.cap.saturating_mul(2)).max(8);
         if need.saturating_mul(elem) <= BIG_BYTES {
-            self.v.reserve(additional);
+            // Small: like a `Vec`, at least doubling, never past the big threshold by this
+            // step alone (the big path takes over from there).
+            let cap = doubled.min((BIG_BYTES / elem).max(need));
+            self.realloc(cap, align_of::<T>());
             return;
         }
-        let target = need.max(limit.min(RESERVE_MAX_BYTES / elem));
+        // The segment limit when it leaves room; else (past the limit or the cap) at least
+        // double, so growing one element at a time stays amortized.
+        let reserved = need.max(limit.min(RESERVE_MAX_BYTES / elem));
+        let target = if reserved > need { reserved } else { doubled };
+        let bytes = target
+            .checked_mul(elem)
+            .and_then(|b| b.checked_next_multiple_of(HUGE))
+            .expect("capacity overflow");
         // Reserving the whole limit can fail where a smaller step would not (e.g. strict
         // overcommit accounting): fall back to ordinary growth then.
-        if self.v.try_reserve_exact(target - self.v.len()).is_err() {
-            self.v.reserve(additional);
+        if !self.try_realloc(bytes / elem, HUGE) {
+            self.realloc(doubled, align_of::<T>());
+            return;
         }
-        advise_huge(
-            self.v.as_ptr().cast(),
-            self.v.capacity().saturating_mul(elem),
-        );
+        advise_huge(self.ptr.as_ptr().cast(), self.cap * elem);
+    }
+
+    /// Moves the elements to a new allocation of `cap` elements aligned to `align`; aborts
+    /// through `handle_alloc_error` when memory is exhausted (as a `Vec` does).
+    fn realloc(&mut self, cap: usize, align: usize) {
+        if !self.try_realloc(cap, align) {
+            let layout = Layout::from_size_align(cap * Self::ELEM, align).expect("layout");
+            alloc::handle_alloc_error(layout);
+        }
+    }
+
+    /// [`Self::realloc`], returning `false` (and changing nothing) when the allocation fails.
+    fn try_realloc(&mut self, cap: usize, align: usize) -> bool {
+        debug_assert!(cap >= self.len && cap > 0);
+        let Some(layout) = cap
+            .checked_mul(Self::ELEM)
+            .and_then(|size| Layout::from_size_align(size, align).ok())
+        else {
+            return false;
+        };
+        let ptr = if self.cap > 0 && align == self.align {
+            // SAFETY: `self.ptr` was allocated by the global allocator with `self.layout()`
+            // (same alignment as `layout`), and `layout.size()` is non-zero.
+            unsafe { alloc::realloc(self.ptr.as_ptr().cast(), self.layout(), layout.size()) }
+        } else {
+            // SAFETY: `layout` has a non-zero size (`cap > 0`, elements are not zero-sized).
+            let new = unsafe { alloc::alloc(layout) };
+            if !new.is_null() && self.cap > 0 {
+                // SAFETY: the old allocation holds `len` initialized elements; the new one
+                // holds at least `cap >= len` elements and does not overlap it; the old one
+                // is freed with the layout it was allocated with.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), new.cast::<T>(), self.len);
+                    alloc::dealloc(self.ptr.as_ptr().cast(), self.layout());
+                }
+            }
+            new
+        };
+        let Some(ptr) = NonNull::new(ptr.cast::<T>()) else {
+            return false;
+        };
+        self.ptr = ptr;
+        self.cap = cap;
+        self.align = align;
+        true
+    }
+
+    /// The layout of the current allocation (`cap > 0`).
+    fn layout(&self) -> Layout {
+        // Valid: it is the layout the allocation was made with.
+        Layout::from_size_align(self.cap * Self::ELEM, self.align).expect("layout")
     }
 
     /// Appends one element.
     #[inline]
     pub fn push(&mut self, x: T) {
-        self.v.push(x);
+        self.reserve(1, 0);
+        self.spare(1)[0].write(x);
+        // SAFETY: the one spare slot was just written.
+        unsafe { self.commit(1) }
     }
 
     /// Appends `xs` (tests only; appends write through [`Self::spare`]).
     #[cfg(test)]
     pub fn extend_from_slice(&mut self, xs: &[T]) {
-        self.v.extend_from_slice(xs);
+        self.reserve(xs.len(), 0);
+        self.spare(xs.len()).write_copy_of_slice(xs);
+        // SAFETY: the `xs.len()` spare slots were just written.
+        unsafe { self.commit(xs.len()) }
     }
 
     /// The first `n` slots past the end, to be written and then published with
@@ -105,7 +234,16 @@ impl<T: Copy> SegBuf<T> {
     /// than the spare capacity is a bug and panics.
     #[inline]
     pub fn spare(&mut self, n: usize) -> &mut [MaybeUninit<T>] {
-        &mut self.v.spare_capacity_mut()[..n]
+        assert!(
+            n <= self.cap - self.len,
+            "spare {n} of {}",
+            self.cap - self.len
+        );
+        // SAFETY: slots `len..len + n` lie inside the allocation (checked above; for `cap ==
+        // 0`, `n == 0` and the dangling pointer is valid for an empty slice), are not
+        // aliased by the initialized part handed out by `Deref`, and `MaybeUninit` needs no
+        // initialization.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(self.len).cast(), n) }
     }
 
     /// Makes the first `n` spare slots part of the buffer.
@@ -116,26 +254,35 @@ impl<T: Copy> SegBuf<T> {
     /// (and `n` must not exceed the spare capacity).
     #[inline]
     pub unsafe fn commit(&mut self, n: usize) {
-        let len = self.v.len() + n;
-        debug_assert!(len <= self.v.capacity());
-        // SAFETY: the caller guarantees the slots `len - n..len` were initialized and lie
-        // within the capacity; `T: Copy`, so there is nothing to drop.
-        unsafe { self.v.set_len(len) }
+        debug_assert!(self.len + n <= self.cap);
+        self.len += n;
     }
 
     /// Shortens to `len` elements (no-op if already shorter); capacity is kept.
     pub fn truncate(&mut self, len: usize) {
-        self.v.truncate(len);
+        self.len = self.len.min(len);
     }
 
     /// Removes every element; capacity is kept.
     pub fn clear(&mut self) {
-        self.v.clear();
+        self.len = 0;
     }
 
     /// Elements the buffer holds without reallocating.
     pub fn capacity(&self) -> usize {
-        self.v.capacity()
+        self.cap
+    }
+}
+
+impl<T> Drop for SegBuf<T> {
+    fn drop(&mut self) {
+        if self.cap > 0 {
+            let layout = Layout::from_size_align(self.cap * size_of::<T>(), self.align)
+                .expect("the allocation's layout");
+            // SAFETY: the allocation was made by the global allocator with this layout;
+            // elements are `Copy` in every constructor, so nothing needs dropping.
+            unsafe { alloc::dealloc(self.ptr.as_ptr().cast(), layout) }
+        }
     }
 }
 
@@ -144,7 +291,9 @@ impl<T> Deref for SegBuf<T> {
 
     #[inline]
     fn deref(&self) -> &[T] {
-        &self.v
+        // SAFETY: `0..len` are initialized elements of the allocation (or an empty slice on
+        // the dangling, well-aligned pointer).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
@@ -169,7 +318,6 @@ pub(crate) fn copy_payload(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
 /// Advises transparent huge pages for the 2 MiB-aligned part of `[ptr, ptr + len)`.
 #[cfg(target_os = "linux")]
 fn advise_huge(ptr: *const u8, len: usize) {
-    const HUGE: usize = 2 << 20;
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize).saturating_add(len) & !(HUGE - 1);
     if end <= start {
@@ -268,6 +416,41 @@ mod tests {
             assert_eq!(&b[3..3 + len], &src[7..7 + len], "len {len}");
             assert_eq!(b[3 + len], 0xAB, "len {len}");
         }
+    }
+
+    #[test]
+    fn big_reservations_are_huge_page_aligned_whole_units_and_keep_contents() {
+        // A 20-byte element, like an index record.
+        let mut b: SegBuf<[u8; 20]> = SegBuf::new();
+        let first: Vec<[u8; 20]> = (0..1000u32).map(|i| [(i % 251) as u8; 20]).collect();
+        b.extend_from_slice(&first);
+        assert!(b.capacity() * 20 <= BIG_BYTES);
+        b.reserve(BIG_BYTES / 20 + 1, 1 << 20);
+        assert_eq!(b.as_ptr() as usize % HUGE, 0, "aligned to 2 MiB");
+        assert_eq!(b.capacity() * 20 % HUGE, 0, "whole 2 MiB units");
+        assert!(b.capacity() >= 1 << 20);
+        assert_eq!(&b[..], &first[..]);
+        let next = SegBuf::sized_like(&b, 1 << 20);
+        assert_eq!(next.as_ptr() as usize % HUGE, 0);
+        assert!(next.is_empty() && next.capacity() >= 1 << 20);
+    }
+
+    #[test]
+    fn pushing_one_at_a_time_past_the_big_size_stays_amortized() {
+        let mut b: SegBuf<u32> = SegBuf::new();
+        let mut caps = 0;
+        let mut cap = 0;
+        for i in 0..(3 << 20) {
+            b.push(i);
+            if b.capacity() != cap {
+                cap = b.capacity();
+                caps += 1;
+            }
+        }
+        assert!(caps < 40, "{caps} reallocations");
+        assert!(b.iter().enumerate().all(|(i, &x)| x == i as u32));
+        let data = SegBuf::from_vec(vec![5u8; 100]);
+        assert_eq!((&data[..], data.capacity()), (&[5u8; 100][..], 100));
     }
 
     #[test]
