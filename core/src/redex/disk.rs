@@ -16,6 +16,7 @@ use super::error::RedexError;
 use super::record::{ENTRY_LEN, IndexRecord};
 use super::segbuf::SegBuf;
 use super::segment::MemSegment;
+use super::seqs::Seqs;
 
 /// What recovery found, summed over a file's segments.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -169,6 +170,7 @@ impl DiskSegment {
         }
 
         let mut seg = MemSegment::new(base, None);
+        let mut seqs = Vec::new();
         let ts_n = ts.len() / 8;
         let mut pad = Vec::new();
         for (pos, chunk) in idx.chunks_exact(ENTRY_LEN).take(kept_positions).enumerate() {
@@ -187,7 +189,9 @@ impl DiskSegment {
             }
             let mut b = [0u8; ENTRY_LEN];
             b.copy_from_slice(chunk);
-            seg.recs.push(IndexRecord::decode(&b));
+            let r = IndexRecord::decode(&b);
+            seqs.push(r.seq);
+            seg.recs.push(r.into());
             seg.ts.push(t);
             report.recovered += 1;
         }
@@ -211,6 +215,7 @@ impl DiskSegment {
                 .map_err(|e| RedexError::io("write", &pts, e))?;
         }
         dat.truncate(dat_end);
+        seg.seqs = Seqs::from_loaded(seqs);
         seg.data = SegBuf::from_vec(dat);
         seg.disk = Some(disk);
         Ok(seg)

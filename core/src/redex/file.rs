@@ -329,6 +329,7 @@ impl Core {
             seg.recs.commit(n);
             seg.data.commit(at);
         }
+        seg.seqs.extend(recs0, first, n);
         // One run per change of stamp: nothing per entry (see `TsRuns`).
         seg.ts.push_n(now, n);
         debug_assert_eq!(seg.ts.len(), seg.recs.len());
@@ -336,8 +337,9 @@ impl Core {
             // The batch's payload bytes are contiguous in the segment: one copy.
             w.dat.extend_from_slice(&seg.data[data0..]);
             w.idx.reserve(n * ENTRY_LEN);
-            for r in &seg.recs[recs0..] {
-                w.idx.extend_from_slice(&r.encode());
+            for (k, r) in seg.recs[recs0..].iter().enumerate() {
+                w.idx
+                    .extend_from_slice(&r.with_seq(first + k as u64).encode());
             }
             w.ts.reserve(n * 8);
             for _ in 0..n {
@@ -350,6 +352,7 @@ impl Core {
                     *poisoned = true;
                     w.clear();
                     seg.recs.truncate(recs0);
+                    seg.seqs.truncate(recs0);
                     seg.ts.truncate(recs0);
                     seg.data.truncate(data0);
                     return Err(e);
@@ -600,7 +603,7 @@ impl RedexFile {
         let mut store = store;
         store.recount();
         let last = store.segs.back().expect("active");
-        let mut next_seq = last.recs.last().map_or(last.base_seq, |r| r.seq + 1);
+        let mut next_seq = last.last_seq().map_or(last.base_seq, |s| s + 1);
         next_seq = next_seq.max(store.last_seq().map_or(0, |s| s + 1));
         let low_seq = store.first().map_or(next_seq, |(s, _)| s);
         let persistent = disk.is_some();

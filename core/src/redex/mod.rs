@@ -33,6 +33,7 @@ mod manager;
 pub mod record;
 mod segbuf;
 mod segment;
+mod seqs;
 mod sync;
 mod tail;
 mod tsruns;

@@ -184,6 +184,67 @@ impl IndexRecord {
     }
 }
 
+/// A record as a segment keeps it in memory: the wire record without its seq (which the
+/// segment knows, see `seqs.rs`), 12 bytes instead of 20. The checksum still covers the seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MemRecord {
+    /// As [`IndexRecord::offset`].
+    pub offset: u32,
+    /// As [`IndexRecord::len`].
+    pub len: u32,
+    /// As [`IndexRecord::flags_checksum`].
+    pub flags_checksum: u32,
+}
+
+impl MemRecord {
+    /// The wire record, given its seq.
+    #[inline]
+    pub fn with_seq(self, seq: u64) -> IndexRecord {
+        IndexRecord {
+            seq,
+            offset: self.offset,
+            len: self.len,
+            flags_checksum: self.flags_checksum,
+        }
+    }
+
+    /// Whether the payload is inline.
+    #[inline]
+    pub fn is_inline(&self) -> bool {
+        self.flags_checksum & FLAG_INLINE != 0
+    }
+
+    /// Length of the payload in bytes (8 for inline entries).
+    #[inline]
+    pub fn payload_len(&self) -> u32 {
+        if self.is_inline() {
+            INLINE_LEN as u32
+        } else {
+            self.len
+        }
+    }
+
+    /// The inline payload bytes (meaningful only when [`Self::is_inline`]).
+    #[inline]
+    pub fn inline_bytes(&self) -> [u8; INLINE_LEN] {
+        let mut b = [0u8; INLINE_LEN];
+        b[..4].copy_from_slice(&self.offset.to_le_bytes());
+        b[4..].copy_from_slice(&self.len.to_le_bytes());
+        b
+    }
+}
+
+impl From<IndexRecord> for MemRecord {
+    #[inline]
+    fn from(r: IndexRecord) -> MemRecord {
+        MemRecord {
+            offset: r.offset,
+            len: r.len,
+            flags_checksum: r.flags_checksum,
+        }
+    }
+}
+
 /// The inline payload's two little-endian halves (record bytes 8..12 and 12..16).
 #[inline(always)]
 fn inline_fields(payload: [u8; INLINE_LEN]) -> (u32, u32) {
@@ -231,8 +292,8 @@ fn checksum_v2_with<C: Crc>(
     !e.update(c, payload) & CHECKSUM_MASK
 }
 
-/// Writes the records of a batch of `payloads` with seqs from `first_seq` into `recs` and
-/// their heap payload bytes back to back into `data` (the first at segment offset
+/// Writes the (in-memory) records of a batch of `payloads` with seqs from `first_seq` into
+/// `recs` and their heap payload bytes back to back into `data` (the first at segment offset
 /// `data_base`); returns the payload bytes written. The checksum engine is chosen once for
 /// the whole batch.
 ///
@@ -243,7 +304,7 @@ pub(crate) fn write_batch<P: AsRef<[u8]>>(
     first_seq: u64,
     data_base: usize,
     payloads: &[P],
-    recs: &mut [MaybeUninit<IndexRecord>],
+    recs: &mut [MaybeUninit<MemRecord>],
     data: &mut [MaybeUninit<u8>],
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
@@ -263,7 +324,7 @@ fn write_batch_sse42<P: AsRef<[u8]>>(
     first_seq: u64,
     data_base: usize,
     payloads: &[P],
-    recs: &mut [MaybeUninit<IndexRecord>],
+    recs: &mut [MaybeUninit<MemRecord>],
     data: &mut [MaybeUninit<u8>],
 ) -> usize {
     write_batch_with(hw, first_seq, data_base, payloads, recs, data)
@@ -275,7 +336,7 @@ fn write_batch_with<C: Crc, P: AsRef<[u8]>>(
     first_seq: u64,
     data_base: usize,
     payloads: &[P],
-    recs: &mut [MaybeUninit<IndexRecord>],
+    recs: &mut [MaybeUninit<MemRecord>],
     data: &mut [MaybeUninit<u8>],
 ) -> usize {
     // The payload offset is tracked in a register rather than re-read from a buffer.
@@ -293,7 +354,7 @@ fn write_batch_with<C: Crc, P: AsRef<[u8]>>(
             at += p.len();
             r
         };
-        slot.write(rec);
+        slot.write(MemRecord::from(rec));
     }
     at
 }
@@ -419,7 +480,7 @@ mod tests {
 
     /// A batch writer under test: fills record and data slots, returns the data bytes written.
     type BatchWriter<'a> =
-        &'a dyn Fn(&mut [MaybeUninit<IndexRecord>], &mut [MaybeUninit<u8>]) -> usize;
+        &'a dyn Fn(&mut [MaybeUninit<MemRecord>], &mut [MaybeUninit<u8>]) -> usize;
 
     /// `write_batch` lays out what appending the payloads one by one would, with either
     /// engine.
@@ -453,14 +514,15 @@ mod tests {
                 }
             }
             let run = |f: BatchWriter<'_>| {
-                let mut recs = vec![MaybeUninit::<IndexRecord>::uninit(); payloads.len()];
+                let mut recs = vec![MaybeUninit::<MemRecord>::uninit(); payloads.len()];
                 let mut data = vec![MaybeUninit::<u8>::uninit(); heap];
                 let n = f(&mut recs, &mut data);
                 assert_eq!(n, heap, "case {case}");
                 let recs: Vec<IndexRecord> = recs
                     .iter()
+                    .enumerate()
                     // SAFETY: a batch writer initializes every record slot (its promise).
-                    .map(|r| unsafe { r.assume_init() })
+                    .map(|(k, r)| unsafe { r.assume_init() }.with_seq(first + k as u64))
                     .collect();
                 let data: Vec<u8> = data
                     .iter()

@@ -1,19 +1,23 @@
-//! The in-memory image of a file: a queue of segments, each holding index records, timestamps
-//! (run-length encoded, see [`TsRuns`]) and payload bytes, plus the retained-window
-//! bookkeeping. Disk files mirror segments 1:1.
+//! The in-memory image of a file: a queue of segments, each holding index records (12 bytes
+//! each, their seqs kept apart, see [`Seqs`]), timestamps (run-length encoded, see
+//! [`TsRuns`]) and payload bytes, plus the retained-window bookkeeping. Disk files mirror
+//! segments 1:1.
 
 use std::collections::VecDeque;
 
 use super::disk::DiskSegment;
-use super::record::{INLINE_LEN, IndexRecord};
+use super::record::{INLINE_LEN, MemRecord};
 use super::segbuf::SegBuf;
+use super::seqs::Seqs;
 use super::tsruns::TsRuns;
 
 /// One segment: records with ascending seqs, their timestamps and the payload bytes.
 pub(crate) struct MemSegment {
     /// The first seq this segment may hold (its file name on disk).
     pub base_seq: u64,
-    pub recs: SegBuf<IndexRecord>,
+    pub recs: SegBuf<MemRecord>,
+    /// The seq of each record.
+    pub seqs: Seqs,
     pub ts: TsRuns,
     pub data: SegBuf<u8>,
     pub disk: Option<DiskSegment>,
@@ -25,7 +29,7 @@ pub(crate) struct MemSegment {
 /// The emptied buffers of an evicted segment, kept so the next segment reuses memory that is
 /// already faulted in instead of fresh pages (which cost a fault and a zeroing each).
 pub(crate) struct Spare {
-    recs: SegBuf<IndexRecord>,
+    recs: SegBuf<MemRecord>,
     ts: TsRuns,
     data: SegBuf<u8>,
 }
@@ -35,6 +39,7 @@ impl MemSegment {
         MemSegment {
             base_seq,
             recs: SegBuf::new(),
+            seqs: Seqs::default(),
             ts: TsRuns::new(),
             data: SegBuf::new(),
             disk,
@@ -57,6 +62,7 @@ impl MemSegment {
             None => MemSegment {
                 base_seq,
                 recs: SegBuf::sized_like(&prev.recs, max_entries),
+                seqs: Seqs::default(),
                 ts: TsRuns::new(),
                 data: SegBuf::sized_like(&prev.data, max_bytes),
                 disk,
@@ -65,6 +71,7 @@ impl MemSegment {
             Some(Spare { recs, ts, data }) => MemSegment {
                 base_seq,
                 recs,
+                seqs: Seqs::default(),
                 ts,
                 data,
                 disk,
@@ -85,6 +92,17 @@ impl MemSegment {
         ts.clear();
         data.clear();
         Spare { recs, ts, data }
+    }
+
+    /// The seq of entry `i`.
+    #[inline]
+    pub fn seq(&self, i: usize) -> u64 {
+        self.seqs.at(i)
+    }
+
+    /// The seq of the last entry, if any.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.recs.len().checked_sub(1).map(|i| self.seq(i))
     }
 
     /// Calls `f` with the payload of entry `i`.
@@ -178,7 +196,7 @@ impl Store {
         for (si, s) in self.segs.iter().enumerate() {
             let st = self.first_index(si);
             if s.recs.len() > st {
-                return Some((s.recs[st].seq, s.ts.at(st)));
+                return Some((s.seq(st), s.ts.at(st)));
             }
         }
         None
@@ -189,30 +207,18 @@ impl Store {
         if self.count == 0 {
             return None;
         }
-        self.segs
-            .iter()
-            .rev()
-            .find_map(|s| s.recs.last().map(|r| r.seq))
+        self.segs.iter().rev().find_map(|s| s.last_seq())
     }
 
     /// Position `(segment, entry)` of the first retained entry with `seq >= from`.
     pub fn locate(&self, from: u64) -> Option<(usize, usize)> {
         for (si, s) in self.segs.iter().enumerate() {
             let st = self.first_index(si);
-            let Some(last) = s.recs.last() else { continue };
-            if s.recs.len() <= st || last.seq < from {
+            let Some(last) = s.last_seq() else { continue };
+            if s.recs.len() <= st || last < from {
                 continue;
             }
-            let first = s.recs[st].seq;
-            if from <= first {
-                return Some((si, st));
-            }
-            let guess = st + (from - first) as usize;
-            if guess < s.recs.len() && s.recs[guess].seq == from {
-                return Some((si, guess));
-            }
-            let i = st + s.recs[st..].partition_point(|r| r.seq < from);
-            return Some((si, i));
+            return Some((si, s.seqs.position(st, s.recs.len(), from)));
         }
         None
     }
@@ -234,7 +240,7 @@ impl Store {
             let s = &self.segs[si];
             let mut ts = s.ts.cursor(i);
             while i < s.recs.len() && n < max {
-                let seq = s.recs[i].seq;
+                let seq = s.seq(i);
                 if seq >= end {
                     return n;
                 }
@@ -306,12 +312,14 @@ impl Store {
                 // The whole rest of the segment: its byte total, no walk.
                 self.bytes -= s.bytes - self.start_bytes;
                 self.start_bytes = s.bytes;
-                past = s.recs.last().map(|r| r.seq + 1);
+                past = s.last_seq().map(|q| q + 1);
             } else {
                 for r in &s.recs[self.start..self.start + take as usize] {
                     self.bytes -= u64::from(r.payload_len());
                     self.start_bytes += u64::from(r.payload_len());
-                    past = Some(r.seq + 1);
+                }
+                if take > 0 {
+                    past = Some(s.seq(self.start + take as usize - 1) + 1);
                 }
             }
             self.count -= take;
@@ -338,6 +346,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redex::record::IndexRecord;
 
     fn xorshift(x: &mut u64) -> u64 {
         *x ^= *x << 13;
@@ -357,12 +366,17 @@ mod tests {
             let mut s = MemSegment::new(seq, None);
             for _ in 0..(xorshift(rng) % 20) {
                 let len = (xorshift(rng) % 50) as usize;
+                if xorshift(rng).is_multiple_of(9) {
+                    // A hole, as recovery leaves after dropping a corrupt record.
+                    seq += 2;
+                }
                 let r = if len == 8 {
                     IndexRecord::inline(seq, [1; 8])
                 } else {
                     IndexRecord::heap(seq, 0, &vec![0; len])
                 };
-                s.recs.push(r);
+                s.seqs.extend(s.recs.len(), seq, 1);
+                s.recs.push(r.into());
                 ts = if xorshift(rng).is_multiple_of(7) {
                     ts.saturating_sub(30)
                 } else {
@@ -425,8 +439,19 @@ mod tests {
                 want,
                 "case {case}"
             );
+            let retained: Vec<u64> = st
+                .segs
+                .iter()
+                .enumerate()
+                .flat_map(|(si, s)| {
+                    let first = if si == 0 { st.start } else { 0 };
+                    (first..s.recs.len()).map(move |i| s.seq(i))
+                })
+                .collect();
             let mut removed = Vec::new();
-            st.evict(want, &mut removed);
+            let past = st.evict(want, &mut removed);
+            let want_past = (want > 0).then(|| retained[want as usize - 1] + 1);
+            assert_eq!(past, want_past, "case {case}");
             let (count, bytes, start_bytes) = (st.count, st.bytes, st.start_bytes);
             st.recount();
             assert_eq!(
