@@ -12,8 +12,10 @@ fn doc() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         (-1e6f64..1e6).prop_map(Value::from),
-        // Up to 24 characters: string bodies cross the validator's 8-byte scanning words.
+        // Up to 24 characters: short string bodies, several in one 64-byte window...
         "[ -~é😀\u{1}\"\\\\]{0,24}".prop_map(Value::from),
+        // ...and long ones that cross the validator's 64-byte windows.
+        "[ -~é😀\u{1}\"\\\\]{40,150}".prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 32, 5, |inner| {
         prop_oneof![
@@ -70,7 +72,7 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = validate_json(&bytes);
     }
 }
@@ -102,8 +104,8 @@ const SPECIALS: &[&[u8]] = &[
 ];
 
 /// Every special byte sequence at every offset 0..20 of a string body of up to 24 plain bytes,
-/// as a bare string and as an object key and value: the fast paths (8 bytes at a time, the
-/// byte-by-byte tail, the deferred UTF-8 check) must accept exactly what serde_json accepts.
+/// as a bare string and as an object key and value: the string scanner (short texts, the
+/// deferred UTF-8 check) must accept exactly what serde_json accepts.
 #[test]
 fn string_scan_boundaries_agree_with_serde_json() {
     let mut checked = 0;
@@ -155,4 +157,43 @@ fn non_ascii_outside_strings_and_broken_utf8_are_rejected() {
         assert!(validate_json(doc).is_err(), "{doc:?}");
         assert!(serde_json::from_slice::<Value>(doc).is_err(), "{doc:?}");
     }
+}
+
+/// Every special byte sequence at every offset of a text of up to 200 bytes, inside a string
+/// that starts at a varying offset: the validator classifies the text in 64-byte windows (the
+/// last one partial, or the whole text when it is shorter than 64 bytes), so a stop byte on
+/// either side of a window edge, a string crossing one or several edges, and a string ending at
+/// the very end of the text must all give serde_json's answer.
+#[test]
+fn window_edges_agree_with_serde_json() {
+    let mut checked = 0;
+    for start in [2usize, 3, 14, 30, 61, 62, 63, 64, 65, 70] {
+        for at in 0..140usize {
+            for special in SPECIALS {
+                // ["<start - 2 plain bytes>", "<at plain bytes><special><tail>"]
+                let mut doc = b"[\"".to_vec();
+                doc.resize(start, b'p');
+                doc.extend_from_slice(b"\",\"");
+                doc.extend(std::iter::repeat_n(b'a', at));
+                doc.extend_from_slice(special);
+                doc.extend_from_slice(
+                    &b"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+                        [..(at * 7) % 70],
+                );
+                for end in [&b"\"]"[..], b"\"", b"\" ]", b""] {
+                    let mut doc = doc.clone();
+                    doc.extend_from_slice(end);
+                    let want = serde_json::from_slice::<Value>(&doc).is_ok();
+                    assert_eq!(
+                        validate_json(&doc).is_ok(),
+                        want,
+                        "{:?}",
+                        String::from_utf8_lossy(&doc)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 50_000);
 }

@@ -1,16 +1,19 @@
 //! `validate_json`: a strict, allocation-free RFC 8259 syntax check for one JSON text.
 //!
 //! The bus validates every event it accepts from bytes, so this sits on the ingest hot path.
-//! It never builds a value: one forward pass over the bytes with the index in a register, an
-//! explicit container stack packed into one `u128` (one bit per level: object or array, so no
-//! recursion and no allocation), and string bodies scanned eight bytes per step (a SWAR test for
-//! `"`, `\` and control bytes). UTF-8 is only checked when a non-ASCII byte was seen: outside
-//! strings any such byte is already a syntax error, and string bodies OR their bytes into an
-//! accumulator, so a pure-ASCII text (the common event) skips the UTF-8 pass entirely.
+//! It never builds a value: one forward pass over the bytes with the index in a register, and
+//! an explicit container stack packed into one `u128` (one bit per level: object or array, so
+//! no recursion and no allocation). String bodies are not scanned byte by byte: the text is
+//! classified 64 bytes at a time into a bit mask of the bytes that end a plain run (`"`, `\`,
+//! control characters; SSE2 on x86_64, a byte loop elsewhere), computed once per 64-byte
+//! window and shared by every string in it, so finding the end of a plain run is a shift and a
+//! count of trailing zeros. The same pass records whether any byte has bit 7 set; UTF-8 is
+//! only checked when one does (outside strings any such byte is already a syntax error), so a
+//! pure-ASCII text (the common event) skips the UTF-8 pass entirely.
 //!
 //! Accepts exactly one value with optional surrounding whitespace (space, tab, LF, CR), and
-//! exactly what `serde_json` accepts when it parses into a `Value` (the property test in
-//! `core/tests/json_validate.rs` checks this). Rejects: invalid UTF-8, trailing data, control
+//! exactly what `serde_json` accepts when it parses into a `Value` (the property tests in
+//! `core/tests/json_validate.rs` check this). Rejects: invalid UTF-8, trailing data, control
 //! characters in strings, invalid escapes, lone UTF-16 surrogates in `\u` escapes (so every
 //! accepted event also parses into a `serde_json::Value`), numbers outside the JSON grammar
 //! (`01`, `.5`, `1.`, `+1`, `NaN`), and nesting deeper than [`MAX_DEPTH`].
@@ -49,22 +52,6 @@ static STRING_STOP: [bool; 256] = {
     t[b'\\' as usize] = true;
     t
 };
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Sets bit 7 of each byte of `w` (little endian: byte 0 is the first) that is `"`, `\` or a
-/// control character. Only the lowest flag is exact (a borrow may flag bytes above a real
-/// hit), and the lowest is the only one the scanner uses.
-#[inline(always)]
-fn stop_mask(w: u64) -> u64 {
-    let quote = w ^ (ONES * u64::from(b'"'));
-    let backslash = w ^ (ONES * u64::from(b'\\'));
-    let is_quote = quote.wrapping_sub(ONES) & !quote;
-    let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
-    let is_control = w.wrapping_sub(ONES * 0x20) & !w;
-    (is_quote | is_backslash | is_control) & HIGHS
-}
 
 #[cold]
 #[inline(never)]
@@ -179,48 +166,173 @@ fn escape(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
     }
 }
 
-/// A string body starting at `i` (just after the opening quote); returns the index after the
-/// closing quote. Every body byte is ORed into `high` (the caller checks UTF-8 if any byte had
-/// bit 7 set; bytes just past the string may be ORed in too, which only costs that check).
+/// Where the string scanner stops in one 64-byte window of the text, as bit masks (bit `j` =
+/// byte `start + j`), computed once per window and reused by every string in it.
+struct Windows<'a> {
+    b: &'a [u8],
+    /// Index (offset / 64) of the window in `stops`; `usize::MAX` before the first load.
+    at: usize,
+    /// Bytes that end a plain run inside a string: `"`, `\` and control characters. Bytes past
+    /// the end of the text are never flagged.
+    stops: u64,
+    /// OR of the bit-7 masks of every window loaded. Every byte of every string lies in a
+    /// loaded window, so a valid text with a non-ASCII byte always makes this non-zero (the
+    /// UTF-8 check then runs).
+    high: u64,
+}
+
+impl<'a> Windows<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Windows {
+            b,
+            at: usize::MAX,
+            stops: 0,
+            high: 0,
+        }
+    }
+
+    /// The stop mask from offset `i` (`i < b.len()`) to the end of its window (bit 0 = byte
+    /// `i`).
+    #[inline(always)]
+    fn stops_from(&mut self, i: usize) -> u64 {
+        let w = i / 64;
+        if w != self.at {
+            self.load(w);
+        }
+        self.stops >> (i % 64)
+    }
+
+    /// Computes the masks of window `w`, which must hold at least one byte of the text.
+    #[inline(never)]
+    fn load(&mut self, w: usize) {
+        let b = self.b;
+        let start = w * 64;
+        let (stops, high) = if let Some(window) = b.get(start..start + 64) {
+            masks64(window)
+        } else if b.len() >= 64 {
+            // The last, partial window: the 64 bytes ending at the end of the text, shifted so
+            // bit 0 is `start` (the bits of bytes past the end become 0).
+            let (stops, high) = masks64(&b[b.len() - 64..]);
+            (stops >> (start + 64 - b.len()), high)
+        } else {
+            masks_short(b)
+        };
+        self.at = w;
+        self.stops = stops;
+        self.high |= high;
+    }
+}
+
+/// The masks of a text of fewer than 64 bytes (bits past its end are 0).
 #[inline(always)]
-fn string(b: &[u8], mut i: usize, high: &mut u64) -> Result<usize, SyntaxError> {
+fn masks_short(b: &[u8]) -> (u64, u64) {
+    if b.len() < 16 {
+        return masks_bytes(b);
+    }
+    // 16-byte chunks from the start, then one ending at the end of the text (it may overlap
+    // the previous one; a byte gets the same bits from either).
+    let (mut stops, mut high) = (0u64, 0u64);
+    let mut k = 0;
+    while k + 16 <= b.len() {
+        let (s, h) = masks16(&b[k..k + 16]);
+        stops |= s << k;
+        high |= h << k;
+        k += 16;
+    }
+    if k < b.len() {
+        let at = b.len() - 16;
+        let (s, h) = masks16(&b[at..]);
+        stops |= s << at;
+        high |= h << at;
+    }
+    (stops, high)
+}
+
+/// The masks of 64 bytes.
+#[inline(always)]
+fn masks64(bytes: &[u8]) -> (u64, u64) {
+    let (mut stops, mut high) = (0u64, 0u64);
+    for k in 0..4 {
+        let (s, h) = masks16(&bytes[k * 16..k * 16 + 16]);
+        stops |= s << (k * 16);
+        high |= h << (k * 16);
+    }
+    (stops, high)
+}
+
+/// The masks of 16 bytes (`bytes.len() == 16`), with SSE2 (part of the x86_64 baseline).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks16(bytes: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    assert!(bytes.len() == 16);
+    // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always available;
+    // the only memory access is the unaligned load of the 16 bytes of `bytes` (asserted).
+    let (stop, v) = unsafe {
+        let v = _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned `v <= 0x1f` is `min(v, 0x1f) == v`.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let stop = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+        (_mm_movemask_epi8(stop), _mm_movemask_epi8(v))
+    };
+    (u64::from(stop as u16), u64::from(v as u16))
+}
+
+/// The masks of 16 bytes; portable form.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn masks16(bytes: &[u8]) -> (u64, u64) {
+    masks_bytes(bytes)
+}
+
+/// The masks of up to 64 bytes, one byte at a time (the definition the SIMD form must match).
+fn masks_bytes(bytes: &[u8]) -> (u64, u64) {
+    let (mut stops, mut high) = (0u64, 0u64);
+    for (j, &c) in bytes.iter().take(64).enumerate() {
+        stops |= u64::from(STRING_STOP[c as usize]) << j;
+        high |= u64::from(c >> 7) << j;
+    }
+    (stops, high)
+}
+
+/// A string body starting at `i` (just after the opening quote); returns the index after the
+/// closing quote. The windows it crosses are loaded into `win` (which records whether any of
+/// their bytes is non-ASCII).
+#[inline(always)]
+fn string(b: &[u8], mut i: usize, win: &mut Windows<'_>) -> Result<usize, SyntaxError> {
     loop {
         loop {
-            let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) else {
-                while let Some(&c) = b.get(i) {
-                    if STRING_STOP[c as usize] {
-                        break;
-                    }
-                    *high |= u64::from(c);
-                    i += 1;
-                }
-                break;
-            };
-            let w = u64::from_le_bytes(*chunk);
-            *high |= w;
-            let stops = stop_mask(w);
-            if stops != 0 {
-                i += (stops.trailing_zeros() / 8) as usize;
+            if i >= b.len() {
                 break;
             }
-            i += 8;
+            let m = win.stops_from(i);
+            if m != 0 {
+                i += m.trailing_zeros() as usize;
+                break;
+            }
+            i = (i / 64 + 1) * 64;
         }
         match b.get(i) {
             Some(b'"') => return Ok(i + 1),
             Some(b'\\') => i = escape(b, i + 1)?,
             Some(_) => return Err(fail(i, "control character in string")),
-            None => return Err(fail(i, "unterminated string")),
+            None => return Err(fail(b.len(), "unterminated string")),
         }
     }
 }
 
 /// `"key" :` at `i` (whitespace before the key already skipped); returns the index after `:`.
 #[inline(always)]
-fn object_key(b: &[u8], i: usize, high: &mut u64) -> Result<usize, SyntaxError> {
+fn object_key(b: &[u8], i: usize, win: &mut Windows<'_>) -> Result<usize, SyntaxError> {
     if b.get(i) != Some(&b'"') {
         return Err(fail(i, "expected a string key"));
     }
-    let i = skip_ws(b, string(b, i + 1, high)?);
+    let i = skip_ws(b, string(b, i + 1, win)?);
     if b.get(i) != Some(&b':') {
         return Err(fail(i, "expected `:` after an object key"));
     }
@@ -231,8 +343,8 @@ fn object_key(b: &[u8], i: usize, high: &mut u64) -> Result<usize, SyntaxError> 
 pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
     let b = bytes;
     let mut i = 0usize;
-    // OR of every string byte seen: bit 7 of any byte set = non-ASCII text to check as UTF-8.
-    let mut high = 0u64;
+    // The string scanner's windows; records whether a string's window held non-ASCII bytes.
+    let mut win = Windows::new(b);
     // Bit k = container at depth `depth - k` is an object (1) or an array (0).
     let mut kinds: u128 = 0;
     let mut depth = 0usize;
@@ -256,12 +368,12 @@ pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
                     kinds = (kinds << 1) | u128::from(is_object);
                     depth += 1;
                     if is_object {
-                        i = object_key(b, i, &mut high)?;
+                        i = object_key(b, i, &mut win)?;
                     }
                     continue 'value;
                 }
             }
-            b'"' => i = string(b, i + 1, &mut high)?,
+            b'"' => i = string(b, i + 1, &mut win)?,
             b't' => i = literal(b, i, b"true")?,
             b'f' => i = literal(b, i, b"false")?,
             b'n' => i = literal(b, i, b"null")?,
@@ -275,14 +387,14 @@ pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
                 if i != b.len() {
                     return Err(fail(i, "trailing characters after the value"));
                 }
-                return check_utf8(b, high);
+                return check_utf8(b, win.high);
             }
             let in_object = kinds & 1 == 1;
             match b.get(i) {
                 Some(b',') => {
                     i = skip_ws(b, i + 1);
                     if in_object {
-                        i = object_key(b, i, &mut high)?;
+                        i = object_key(b, i, &mut win)?;
                     }
                     continue 'value;
                 }
@@ -298,9 +410,9 @@ pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
     }
 }
 
-/// The UTF-8 check, run only when a string held a byte with bit 7 set.
+/// The UTF-8 check, run only when a window a string crossed held a byte with bit 7 set.
 fn check_utf8(b: &[u8], high: u64) -> Result<(), SyntaxError> {
-    if high & HIGHS == 0 {
+    if high == 0 {
         return Ok(());
     }
     match std::str::from_utf8(b) {
@@ -314,19 +426,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stop_mask_finds_the_first_stop_byte() {
-        let cases: [(&[u8; 8], Option<u32>); 6] = [
-            (b"abcdefgh", None),
-            (b"abc\"efgh", Some(3)),
-            (b"\\bcdefgh", Some(0)),
-            (b"abcdefg\x1f", Some(7)),
-            (b"\x00\"\\\x01abcd", Some(0)),
-            (&[0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0x7f, 0x20], None),
-        ];
-        for (bytes, want) in cases {
-            let m = stop_mask(u64::from_le_bytes(*bytes));
-            let got = (m != 0).then(|| m.trailing_zeros() / 8);
-            assert_eq!(got, want, "{bytes:?}");
+    fn window_masks_match_the_byte_definition() {
+        // Every byte value at every position of a 64-byte window, and texts of every length
+        // below 64 (the chunked short path, whose last chunk may overlap the one before).
+        let base: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).collect();
+        let (stops, high) = masks_bytes(&base);
+        assert_eq!((stops, high), (0, 0), "plain letters");
+        for c in 0..=255u8 {
+            for at in 0..64 {
+                let mut w = base.clone();
+                w[at] = c;
+                let want = masks_bytes(&w);
+                assert_eq!(masks64(&w), want, "byte {c:#x} at {at}");
+                let stop = c < 0x20 || c == b'"' || c == b'\\';
+                assert_eq!(want.0, u64::from(stop) << at, "byte {c:#x} at {at}");
+                assert_eq!(want.1, u64::from(c >= 0x80) << at, "byte {c:#x} at {at}");
+                for len in at + 1..64 {
+                    assert_eq!(
+                        masks_short(&w[..len]),
+                        masks_bytes(&w[..len]),
+                        "{c:#x} {at} {len}"
+                    );
+                }
+            }
         }
     }
 
