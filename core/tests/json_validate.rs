@@ -3,6 +3,23 @@
 
 use net::event::validate::validate_json;
 use proptest::prelude::*;
+
+#[path = "json_support/prev.rs"]
+mod prev;
+
+/// The outcome of the current validator and of the previous one (`json_support/prev.rs`) as
+/// comparable values: the same acceptance, the same error offset and reason.
+fn both(
+    bytes: &[u8],
+) -> (
+    Result<(), (usize, &'static str)>,
+    Result<(), (usize, &'static str)>,
+) {
+    (
+        validate_json(bytes).map_err(|e| (e.offset, e.reason)),
+        prev::validate_json(bytes).map_err(|e| (e.offset, e.reason)),
+    )
+}
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
@@ -69,6 +86,32 @@ proptest! {
         // serde_json range-checks numbers only in a full parse; keep exponents out of \u cases.
         prop_assume!(!(text.contains("\\u") && text.contains(['e', 'E'])));
         prop_assert_eq!(validate_json(text.as_bytes()).is_ok(), reference(text), "{:?}", text);
+    }
+
+    #[test]
+    fn mutated_documents_get_the_previous_validators_errors(
+        v in doc(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, prop::sample::select(ALPHABET.to_vec())), 0..5),
+    ) {
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        for (at, op, c) in edits {
+            let i = if bytes.is_empty() { 0 } else { at.index(bytes.len()) };
+            match op {
+                0 if !bytes.is_empty() => { bytes.remove(i); }
+                1 => bytes.insert(i, c),
+                2 if !bytes.is_empty() => bytes[i] = c,
+                // A run of plain bytes: moves what follows across a 64-byte window edge.
+                _ => bytes.splice(i..i, std::iter::repeat_n(b'x', usize::from(c % 70))).for_each(drop),
+            }
+        }
+        let (now, before) = both(&bytes);
+        prop_assert_eq!(now, before, "{:?}", String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn arbitrary_bytes_get_the_previous_validators_errors(bytes in prop::collection::vec(prop::sample::select(b"{}[]\",:0 1x\\u\x01\x7f\xc3\xa9\xff".to_vec()), 0..200)) {
+        let (now, before) = both(&bytes);
+        prop_assert_eq!(now, before, "{:?}", String::from_utf8_lossy(&bytes));
     }
 
     #[test]
