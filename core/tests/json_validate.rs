@@ -7,14 +7,11 @@ use proptest::prelude::*;
 #[path = "json_support/prev.rs"]
 mod prev;
 
-/// The outcome of the current validator and of the previous one (`json_support/prev.rs`) as
-/// comparable values: the same acceptance, the same error offset and reason.
-fn both(
-    bytes: &[u8],
-) -> (
-    Result<(), (usize, &'static str)>,
-    Result<(), (usize, &'static str)>,
-) {
+/// A validator's outcome as a comparable value: acceptance, or the error offset and reason.
+type Outcome = Result<(), (usize, &'static str)>;
+
+/// The outcome of the current validator and of the previous one (`json_support/prev.rs`).
+fn both(bytes: &[u8]) -> (Outcome, Outcome) {
     (
         validate_json(bytes).map_err(|e| (e.offset, e.reason)),
         prev::validate_json(bytes).map_err(|e| (e.offset, e.reason)),
