@@ -71,8 +71,8 @@ fn persists_across_reopen_including_timestamps() {
 }
 
 /// Large segments (past the 2 MiB point where buffers reserve ahead) and payloads on both
-/// sides of XXH3's 240-byte boundary: batches write their payload bytes in one copy, and a
-/// reopen verifies every checksum and reads back every byte.
+/// sides of CRC32C's 384-byte three-lane block: batches write their payload bytes in one
+/// copy, and a reopen verifies every checksum and reads back every byte.
 #[test]
 fn big_segments_and_long_payloads_persist_across_reopen() {
     let tmp = TempDir::new("big");

@@ -325,7 +325,7 @@ fn big_segments_read_back_exactly_across_rolls_and_reuse() {
             }),
     )
     .unwrap();
-    // Sizes cross the inline length, XXH3's 240-byte boundary and its 1 KiB block.
+    // Sizes cross the inline length and CRC32C's 384-byte three-lane block (several times).
     let payload = |seq: u64| -> Vec<u8> {
         let len = (seq.wrapping_mul(0x9E37_79B9) >> 7) % 3000;
         (0..len)

@@ -13,6 +13,9 @@ use parking_lot::{Mutex, MutexGuard};
 use super::batch::RedexBatch;
 use super::clock::coarse_now_ns;
 use super::config::RedexFileConfig;
+#[cfg(target_arch = "x86_64")]
+use super::crc32c::Hw;
+use super::crc32c::{Crc, Soft};
 use super::disk::{self, DiskSegment, RecoveryReport};
 use super::error::RedexError;
 use super::record::{self, ENTRY_LEN, INLINE_LEN};
@@ -140,6 +143,9 @@ pub(crate) struct Core {
     pub(crate) closed: AtomicBool,
     sync: SyncCtl,
     recovery: RecoveryReport,
+    /// The SSE4.2 checksum engine, when this CPU has it (detected once at open).
+    #[cfg(target_arch = "x86_64")]
+    crc_hw: Option<Hw>,
 }
 
 struct Inner {
@@ -262,8 +268,42 @@ impl Core {
 
     /// Appends `payloads` with contiguous seqs (all or nothing); returns the first seq and
     /// what to do after the lock is released.
+    ///
+    /// Dispatches once to a copy of the append path specialised for the checksum engine
+    /// chosen at open, so the record loop has the engine's instructions inline.
+    #[inline]
     fn append_locked<P: AsRef<[u8]>>(
         &self,
+        st: &mut State,
+        payloads: &[P],
+        now: u64,
+    ) -> Result<(u64, AfterAppend), RedexError> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(hw) = self.crc_hw {
+            // SAFETY: `crc_hw` is `Some` only when `Hw::detect` found SSE4.2 at open, the
+            // one feature the function enables.
+            return unsafe { self.append_locked_sse42(hw, st, payloads, now) };
+        }
+        self.append_locked_with(Soft, st, payloads, now)
+    }
+
+    /// [`Self::append_locked_with`] compiled with SSE4.2 (the `crc32` instruction inline).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse4.2")]
+    fn append_locked_sse42<P: AsRef<[u8]>>(
+        &self,
+        hw: Hw,
+        st: &mut State,
+        payloads: &[P],
+        now: u64,
+    ) -> Result<(u64, AfterAppend), RedexError> {
+        self.append_locked_with(hw, st, payloads, now)
+    }
+
+    #[inline(always)]
+    fn append_locked_with<C: Crc, P: AsRef<[u8]>>(
+        &self,
+        engine: C,
         st: &mut State,
         payloads: &[P],
         now: u64,
@@ -315,7 +355,8 @@ impl Core {
         // Payload bytes and records in one pass, written straight into the reserved room
         // (no length update or capacity check per entry).
         let heap_len = heap_bytes as usize;
-        let at = record::write_batch(
+        let at = record::write_batch_with(
+            engine,
             first,
             data0,
             payloads,
@@ -323,7 +364,7 @@ impl Core {
             seg.data.spare(heap_len),
         );
         debug_assert_eq!(at, heap_len);
-        // SAFETY: `write_batch` initialized all `n` spare record slots (one per payload) and
+        // SAFETY: `write_batch_with` initialized all `n` spare record slots (one per payload) and
         // the first `at` spare data slots, as it promises.
         unsafe {
             seg.recs.commit(n);
@@ -627,6 +668,8 @@ impl RedexFile {
             closed: AtomicBool::new(false),
             sync: SyncCtl::new(if persistent { next_seq } else { 0 }),
             recovery,
+            #[cfg(target_arch = "x86_64")]
+            crc_hw: Hw::detect(),
         });
         {
             let mut st = core.state.lock();

@@ -294,44 +294,14 @@ fn checksum_v2_with<C: Crc>(
 
 /// Writes the (in-memory) records of a batch of `payloads` with seqs from `first_seq` into
 /// `recs` and their heap payload bytes back to back into `data` (the first at segment offset
-/// `data_base`); returns the payload bytes written. The checksum engine is chosen once for
-/// the whole batch.
+/// `data_base`), with checksum engine `e`; returns the payload bytes written. Inlined into
+/// the caller, which is compiled for the engine (see `Core::append_locked`).
 ///
 /// Promises: on return `recs[..payloads.len()]` and `data[..returned]` are initialized, and
 /// the returned count is the sum of the lengths of the payloads that are not
 /// [`INLINE_LEN`] long. Panics (a caller bug) if `recs` or `data` is too short.
-pub(crate) fn write_batch<P: AsRef<[u8]>>(
-    first_seq: u64,
-    data_base: usize,
-    payloads: &[P],
-    recs: &mut [MaybeUninit<MemRecord>],
-    data: &mut [MaybeUninit<u8>],
-) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(hw) = Hw::detect() {
-        // SAFETY: `hw` exists only once SSE4.2 was detected, the one feature the function
-        // enables.
-        return unsafe { write_batch_sse42(hw, first_seq, data_base, payloads, recs, data) };
-    }
-    write_batch_with(Soft, first_seq, data_base, payloads, recs, data)
-}
-
-/// [`write_batch_with`] compiled with SSE4.2, so the `crc32` instructions inline.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse4.2")]
-fn write_batch_sse42<P: AsRef<[u8]>>(
-    hw: Hw,
-    first_seq: u64,
-    data_base: usize,
-    payloads: &[P],
-    recs: &mut [MaybeUninit<MemRecord>],
-    data: &mut [MaybeUninit<u8>],
-) -> usize {
-    write_batch_with(hw, first_seq, data_base, payloads, recs, data)
-}
-
 #[inline(always)]
-fn write_batch_with<C: Crc, P: AsRef<[u8]>>(
+pub(crate) fn write_batch_with<C: Crc, P: AsRef<[u8]>>(
     e: C,
     first_seq: u64,
     data_base: usize,
@@ -482,7 +452,7 @@ mod tests {
     type BatchWriter<'a> =
         &'a dyn Fn(&mut [MaybeUninit<MemRecord>], &mut [MaybeUninit<u8>]) -> usize;
 
-    /// `write_batch` lays out what appending the payloads one by one would, with either
+    /// `write_batch_with` lays out what appending the payloads one by one would, with either
     /// engine.
     #[test]
     fn batches_match_single_records_with_every_engine() {
@@ -537,12 +507,6 @@ mod tests {
                 (&soft.0, &soft.1),
                 (&want_recs, &want_data),
                 "case {case} soft"
-            );
-            let chosen = run(&|r, d| write_batch(first, base, &payloads, r, d));
-            assert_eq!(
-                (&chosen.0, &chosen.1),
-                (&want_recs, &want_data),
-                "case {case}"
             );
             #[cfg(target_arch = "x86_64")]
             if let Some(hw) = Hw::detect() {

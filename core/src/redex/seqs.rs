@@ -48,22 +48,30 @@ impl Seqs {
     }
 
     /// Records `len..len + n` (the segment held `len` before) get seqs `first..first + n`.
-    /// Stays implicit when they continue the run (the append case).
-    #[inline]
+    /// Stays implicit when they continue the run (the append case, inlined).
+    #[inline(always)]
     pub fn extend(&mut self, len: usize, first: u64, n: usize) {
-        match self {
-            Seqs::Run { first: f } if len == 0 => *f = first,
-            Seqs::Run { first: f } if f.checked_add(len as u64) == Some(first) => {}
-            Seqs::Run { first: f } => {
-                let f = *f;
-                let mut v: Vec<u64> = (0..len as u64).map(|i| f + i).collect();
-                v.extend((0..n as u64).map(|k| first + k));
-                *self = Seqs::Listed(v);
+        if let Seqs::Run { first: f } = self {
+            if len == 0 {
+                *f = first;
+                return;
             }
-            Seqs::Listed(v) => {
-                v.truncate(len);
-                v.extend((0..n as u64).map(|k| first + k));
+            if f.checked_add(len as u64) == Some(first) {
+                return;
             }
+        }
+        self.extend_listed(len, first, n);
+    }
+
+    /// [`Self::extend`] when the seqs are (or become) listed.
+    #[cold]
+    fn extend_listed(&mut self, len: usize, first: u64, n: usize) {
+        if let Seqs::Run { first: f } = *self {
+            *self = Seqs::Listed((0..len as u64).map(|i| f + i).collect());
+        }
+        if let Seqs::Listed(v) = self {
+            v.truncate(len);
+            v.extend((0..n as u64).map(|k| first + k));
         }
     }
 
