@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -108,6 +108,9 @@ pub struct SimStats {
     pub arrived: u64,
 }
 
+/// Decides per datagram `(from, to, bytes)` whether the network loses it (true: lost).
+pub type DropIf = Box<dyn FnMut(usize, usize, &[u8]) -> bool>;
+
 /// A copy in flight: (arrival time, tie-break, to, from, bytes, corrupted).
 type InFlight = Reverse<(Instant, u64, usize, usize, Vec<u8>, bool)>;
 
@@ -126,6 +129,13 @@ pub struct Sim {
     pub faults: Faults,
     /// While true, every datagram is lost.
     pub partitioned: bool,
+    /// Directed links `(from, to)` (node indexes) that lose every datagram: a link that
+    /// fails in one direction only. Counted in `stats.lost`.
+    pub cut: HashSet<(usize, usize)>,
+    /// When set, asked about every datagram before the random faults; a datagram it says
+    /// true for is lost (counted in `stats.lost`). For losing chosen packets, e.g. one
+    /// heartbeat.
+    pub drop_if: Option<DropIf>,
     /// Statistics.
     pub stats: SimStats,
     /// Headers of intact copies delivered, in order.
@@ -147,6 +157,8 @@ impl Sim {
             addrs,
             faults,
             partitioned: false,
+            cut: HashSet::new(),
+            drop_if: None,
             stats: SimStats::default(),
             intact: Vec::new(),
             rng: Rng::new(seed),
@@ -168,7 +180,12 @@ impl Sim {
                     self.stats.lost += 1;
                     continue;
                 };
-                if self.partitioned || self.rng.chance(self.faults.loss) {
+                let chosen = self.drop_if.as_mut().is_some_and(|f| f(from, to, &t.data));
+                if self.partitioned
+                    || self.cut.contains(&(from, to))
+                    || chosen
+                    || self.rng.chance(self.faults.loss)
+                {
                     self.stats.lost += 1;
                     continue;
                 }

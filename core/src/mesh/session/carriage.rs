@@ -4,7 +4,8 @@
 //!   field zero except `payload_len`; the payload is the handshake message (Noise protects it).
 //!   A receiver refuses a handshake packet whose other fields are not zero, so no header byte
 //!   of it can be altered unnoticed.
-//! - Heartbeat: sealed, HEARTBEAT flag, empty plaintext, stream and sequence 0.
+//! - Heartbeat: sealed, HEARTBEAT flag, plaintext the one-byte link report, stream and
+//!   sequence 0.
 //! - Ack: sealed, CONTROL flag, `stream_id` of the acked stream, plaintext an encoded
 //!   [`Ack`](crate::mesh::stream::Ack).
 //! - Data: sealed, RELIABLE flag for reliable streams, `stream_id`, `sequence`, `event_count`,

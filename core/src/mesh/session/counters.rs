@@ -58,8 +58,11 @@ pub struct Counters {
     pub tx_no_path: u64,
     /// Direct heartbeats probing a link whose traffic goes through a relay.
     pub probes_sent: u64,
-    /// Direct links marked down by their link detector.
+    /// Direct links marked down (by their link detector or by the peer's link report).
     pub links_down: u64,
+    /// Of `links_down`: links marked down while this node still heard the peer directly,
+    /// because the peer reported not hearing this node (loss in one direction).
+    pub links_down_by_peer: u64,
     /// Direct links marked up again after being down.
     pub links_up: u64,
     /// Changes of the best next hop of some destination (each also an `Event::RouteChanged`).

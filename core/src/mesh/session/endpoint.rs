@@ -3,10 +3,11 @@
 //! drained by `poll_transmit` / `poll_event`. This file holds the state, the send side and the
 //! scheduler; the child modules hold the rest: `handshakes` (dialling, answering, sessions
 //! from finished handshakes), `receive` (the datagram path), `timers` (`poll_timeout`,
-//! `handle_timeout`, owed acks) and `routing` (relaying, routed delivery, the link state
-//! machine).
+//! `handle_timeout`, owed acks), `routing` (relaying, routed delivery, the link state
+//! machine) and `link_report` (the heartbeat byte that reports one-way link loss).
 
 mod handshakes;
+mod link_report;
 mod receive;
 mod routing;
 mod timers;
@@ -56,6 +57,9 @@ struct Peer {
     /// Health of the direct link (peers with a direct route only), fed by authentic packets
     /// that arrived directly; `Failed` marks the link down in the routing table.
     link: Option<FailureDetector>,
+    /// The peer's last link report: whether it hears this node directly (true until it
+    /// says otherwise, and again after a new direct handshake).
+    hears_us: bool,
     last_error: Option<HandshakeError>,
 }
 
@@ -68,6 +72,7 @@ impl Peer {
             dial,
             detector: None,
             link: None,
+            hears_us: true,
             last_error: None,
         }
     }
@@ -82,8 +87,9 @@ struct Sess {
     confirmed: bool,
     initiator: bool,
     last_tx: Instant,
-    /// Last packet sent on this session straight to `addr` (not through a relay).
-    last_direct_tx: Instant,
+    /// Last heartbeat (carrying this node's link report) sent on this session straight to
+    /// `addr`, not through a relay.
+    last_direct_heartbeat: Instant,
     last_rx: Instant,
     send: HashMap<u64, SendStream>,
     recv: HashMap<u64, RecvStream>,
@@ -205,7 +211,7 @@ fn emit(
     plaintext: &[u8],
 ) -> Result<(), CryptoError> {
     seal_to(&mut sess.cipher.sealer, out, path, kind, plaintext)?;
-    sess.sent_on(now, path);
+    sess.sent_on(now);
     Ok(())
 }
 
@@ -288,7 +294,7 @@ fn resend(
             return;
         }
         stream.mark_resent(seq, now);
-        sess.sent_on(now, path);
+        sess.sent_on(now);
         out.counters.frames_retransmitted += 1;
     }
 }
@@ -324,12 +330,9 @@ impl Sess {
         current || now.saturating_duration_since(self.last_rx) < fail_after
     }
 
-    /// Records that a packet left at `now` along `path`.
-    fn sent_on(&mut self, now: Instant, path: Option<&Path>) {
+    /// Records that a packet left at `now` (by any path).
+    fn sent_on(&mut self, now: Instant) {
         self.last_tx = now;
-        if path.is_some_and(|p| p.route.is_none()) {
-            self.last_direct_tx = now;
-        }
     }
 }
 
@@ -487,6 +490,10 @@ impl Endpoint {
         if stream.mode() != mode || stream.tag() != tag {
             return Err(MeshError::StreamModeConflict { peer, stream_id });
         }
+        // The timers list a session's streams in `ids`: room for all of them now, so the
+        // first timer run under load (a heartbeat, a retransmission) does not allocate.
+        let streams = sess.send.len();
+        self.ids.reserve(streams.saturating_sub(self.ids.len()));
         Ok(())
     }
 
@@ -711,7 +718,7 @@ impl Endpoint {
                 (*deficit, *scheduled) = (0, false);
                 sess.active.pop_front();
             }
-            sess.sent_on(now, path.as_ref());
+            sess.sent_on(now);
             break;
         }
         if !sess.active.is_empty() {

@@ -265,7 +265,7 @@ impl Endpoint {
             confirmed: initiator,
             initiator,
             last_tx: now,
-            last_direct_tx: now,
+            last_direct_heartbeat: now,
             last_rx: now,
             send: HashMap::new(),
             recv: HashMap::new(),
@@ -300,8 +300,16 @@ impl Endpoint {
                 self.config.max_hops,
                 &sess,
             );
-            let k = kind(sid, self.origin_hash, flags::HEARTBEAT, 0, 0, 0);
-            if emit(&mut sess, &mut self.out, now, path.as_ref(), k, &[]).is_ok() {
+            let hears = link_report::hears(&self.peers, s.peer);
+            if link_report::send_heartbeat(
+                sid,
+                &mut sess,
+                &mut self.out,
+                self.origin_hash,
+                now,
+                path.as_ref(),
+                hears,
+            ) {
                 self.out.counters.heartbeats_sent += 1;
             }
         } else if let Some(p) = self.peers.get_mut(&s.peer)

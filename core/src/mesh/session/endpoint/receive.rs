@@ -46,6 +46,13 @@ impl Endpoint {
             return Err("unknown_session");
         };
         let (header, plain) = sess.cipher.opener.open(datagram).map_err(crypto_reason)?;
+        // A heartbeat carries the peer's link report (direct or routed: either way it is
+        // authentic); a malformed one is dropped before it changes anything.
+        let report = if header.flags & flags::HEARTBEAT != 0 {
+            Some(link_report::parse(plain, header.event_count)?)
+        } else {
+            None
+        };
         let out = &mut self.out;
         let peer_id = sess.peer;
         // Only a direct packet may move a direct session's address; a routed delivery never
@@ -59,7 +66,7 @@ impl Endpoint {
         sess.last_rx = now;
         let newly_confirmed = !sess.confirmed;
         sess.confirmed = true;
-        let mut link_recovered = false;
+        let mut link_heard = false;
         let mut new_direct = false;
         if let Some(p) = self.peers.get_mut(&peer_id) {
             if let Some(change) = p.detector.as_mut().and_then(|d| d.heard(now)) {
@@ -68,8 +75,11 @@ impl Endpoint {
                     change,
                 });
             }
+            if let Some(hears_us) = report {
+                p.hears_us = hears_us;
+            }
             if direct && let Some(l) = p.link.as_mut() {
-                link_recovered = l.heard(now) == Some(HealthChange::Recovered);
+                link_heard = l.heard(now) == Some(HealthChange::Recovered);
             }
             if newly_confirmed {
                 p.current = Some(sid);
@@ -92,9 +102,8 @@ impl Endpoint {
             self.config.max_hops,
             sess,
         );
-        if link_recovered {
-            out.counters.links_up += 1;
-            update_routes(&mut self.routes, out, |t| t.set_link_up(peer_id.0, true));
+        if link_heard || report.is_some() {
+            routing::sync_link(&mut self.routes, &self.peers, out, peer_id);
         }
         if new_direct {
             routing::add_direct(
@@ -108,10 +117,7 @@ impl Endpoint {
         }
         let cfg = self.config.stream;
         let origin = self.origin_hash;
-        if header.flags & flags::HEARTBEAT != 0 {
-            if !plain.is_empty() || header.event_count != 0 {
-                return Err("bad_heartbeat");
-            }
+        if report.is_some() {
             return Ok(());
         }
         if header.flags & flags::CONTROL != 0 {
@@ -158,8 +164,14 @@ impl Endpoint {
         } else {
             StreamMode::FireAndForget
         };
-        if !sess.recv.contains_key(&header.stream_id) && sess.recv.len() >= cfg.max_streams {
-            return Err("too_many_streams");
+        if !sess.recv.contains_key(&header.stream_id) {
+            if sess.recv.len() >= cfg.max_streams {
+                return Err("too_many_streams");
+            }
+            // Room in `ids` for the timers' list of this session's streams, so the first
+            // timer run under load does not allocate.
+            let streams = sess.recv.len() + 1;
+            self.ids.reserve(streams.saturating_sub(self.ids.len()));
         }
         let stream = sess
             .recv

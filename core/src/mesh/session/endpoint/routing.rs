@@ -3,15 +3,24 @@
 //! (delivered here, forwarded without decrypting, or dropped and counted), handshakes
 //! through a relay, and the per-neighbour link state machine that drives rerouting.
 //!
-//! **Link state machine** (one per neighbour with a direct route):
+//! **Link state machine** (one per neighbour with a direct route). The link is `Up` exactly
+//! while both hold: this node's *link detector* for the neighbour has not failed (it heard an
+//! authentic packet arriving directly within `link_fail_after`), and the neighbour's last
+//! *link report* says it hears this node directly (see [`link_report`](super::link_report)).
 //!
 //! ```text
-//!            no authentic direct packet for link_fail_after
-//!   Up  ───────────────────────────────────────────────►  Down
-//!   ▲        (link detector reports Failed)                 │
-//!   └───────────────────────────────────────────────────────┘
-//!            next authentic packet arriving directly
+//!         link detector Failed (no authentic direct packet for link_fail_after)
+//!         or the peer reports "I do not hear you directly"
+//!   Up  ─────────────────────────────────────────────────────────────►  Down
+//!   ▲                                                                   │
+//!   └───────────────────────────────────────────────────────────────────┘
+//!         next authentic direct packet (detector recovers) and the peer's
+//!         latest report says it hears this node
 //! ```
+//!
+//! A detector failure forgets the peer's earlier report (set to "not hearing"), so a link
+//! comes back only with a report made after it returned; a new direct handshake resets the
+//! report to "hearing".
 //!
 //! `link_fail_after` (3 s by default) is shorter than the peers' `fail_after` (8 s), so a
 //! destination behind a dead relay is rerouted before its own detector would call it failed.
@@ -19,16 +28,19 @@
 //! `Down` marks the neighbour's link down in the [`RoutingTable`], so the direct route to it
 //! and every route through it stop being chosen and the next best route (if any) takes over;
 //! `Up` restores them. Each change of the best next hop of a destination is reported once as
-//! [`Event::RouteChanged`]. Only packets that arrive directly feed this detector (routed
+//! [`Event::RouteChanged`]. Only packets that arrive directly feed the link detector (routed
 //! deliveries of the same peer do not, or a rerouted peer would bring its dead direct link
-//! back up). While a session's traffic goes through a relay, a heartbeat is still sent
-//! straight to the peer's direct address every `heartbeat_interval` (a probe), so the
-//! link's return is noticed by both sides.
+//! back up). Every session with a direct address sends a heartbeat straight to the peer every
+//! `heartbeat_interval`, whatever else it sends (a *probe* while its traffic goes through a
+//! relay), and every heartbeat carries the sender's report; so the link's return is noticed
+//! by both sides, and a link that loses everything in one direction is marked down on both
+//! sides: the deaf side by its detector, the other by the deaf side's reports. A report is
+//! sent only after `link_fail_after` of silence, so a single lost packet flips nothing.
 //!
 //! Not promised: route discovery or exchange (routes come from [`Endpoint::add_route`], from
 //! direct handshakes, and from the way a relayed Init arrived), loop detection beyond the
-//! hop budget and the immediate back-and-forth check of [`relay`], detection of links that
-//! lose packets in one direction only.
+//! hop budget and the immediate back-and-forth check of [`relay`], detection of partial loss
+//! (a link that delivers some direct packets within each `link_fail_after` counts as up).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,7 +49,7 @@ use std::time::Instant;
 use super::{Endpoint, Out, Peer, Sess};
 use crate::identity::{NodeCard, NodeId};
 use crate::mesh::route::{DropReason, RelayDecision, Route, RoutingTable, relay};
-use crate::mesh::session::{DetectorConfig, Event, FailureDetector, MeshError};
+use crate::mesh::session::{DetectorConfig, Event, FailureDetector, Health, MeshError};
 use crate::mesh::wire::RoutingHeader;
 
 /// Most addresses the neighbour cache remembers before it starts over.
@@ -137,7 +149,8 @@ pub(super) fn update_routes(
     }
 }
 
-/// Gives `peer` (reached directly) a direct route and a link detector, and marks its link up.
+/// Gives `peer` (reached directly) a direct route and a link detector, and marks its link up
+/// (a direct handshake just went both ways, so any earlier report of not hearing is void).
 pub(super) fn add_direct(
     routes: &mut RoutingTable,
     peers: &mut HashMap<NodeId, Peer>,
@@ -147,6 +160,7 @@ pub(super) fn add_direct(
     now: Instant,
 ) {
     if let Some(p) = peers.get_mut(&peer) {
+        p.hears_us = true;
         match &mut p.link {
             Some(l) => {
                 l.heard(now);
@@ -158,6 +172,37 @@ pub(super) fn add_direct(
         t.add_direct(peer.0);
         t.set_link_up(peer.0, true);
     });
+}
+
+/// Brings `peer`'s link state in the routing table in line with its link detector and its
+/// latest link report (see the module doc), counting and reporting a change. Nothing for a
+/// peer without a link detector (no direct route).
+pub(super) fn sync_link(
+    routes: &mut RoutingTable,
+    peers: &HashMap<NodeId, Peer>,
+    out: &mut Out,
+    peer: NodeId,
+) {
+    let Some(p) = peers.get(&peer) else {
+        return;
+    };
+    let Some(link) = &p.link else {
+        return;
+    };
+    let heard = link.health() != Health::Failed;
+    let up = heard && p.hears_us;
+    if routes.link_up(peer.0) == up {
+        return;
+    }
+    if up {
+        out.counters.links_up += 1;
+    } else {
+        out.counters.links_down += 1;
+        if heard {
+            out.counters.links_down_by_peer += 1;
+        }
+    }
+    update_routes(routes, out, |t| t.set_link_up(peer.0, up));
 }
 
 /// The drop reason counted for a relay decision.
@@ -175,20 +220,6 @@ impl Endpoint {
     /// A fresh routing header from this node to `dest`.
     pub(super) fn route_header(&self, dest: NodeId) -> RoutingHeader {
         header(self.me, self.config.max_hops, dest)
-    }
-
-    /// Whether `sess` gets direct probes: it has a direct address but its traffic currently
-    /// goes through a relay.
-    pub(super) fn probes(&self, sess: &Sess) -> bool {
-        sess.addr.is_some()
-            && path_for(
-                &self.routes,
-                &self.peers,
-                self.me,
-                self.config.max_hops,
-                sess,
-            )
-            .is_some_and(|p| p.route.is_some())
     }
 
     /// Handles a routed datagram from `from`: only from a neighbour (an address of a peer

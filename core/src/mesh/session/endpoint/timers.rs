@@ -29,8 +29,10 @@ impl Endpoint {
                 .is_some_and(|p| p.current == Some(*sid));
             if s.confirmed && current {
                 at(Some(s.last_tx + cfg.detector.heartbeat_interval));
-                if self.probes(s) {
-                    at(Some(s.last_direct_tx + cfg.detector.heartbeat_interval));
+                if s.addr.is_some() {
+                    at(Some(
+                        s.last_direct_heartbeat + cfg.detector.heartbeat_interval,
+                    ));
                 }
             }
             let resends =
@@ -81,6 +83,9 @@ impl Endpoint {
             if let Some(l) = &mut p.link {
                 while let Some(change) = l.tick(now) {
                     if change == HealthChange::Failed {
+                        // Nothing the peer reported while it was unheard is known: the link
+                        // comes back up only with a fresh report that it hears this node.
+                        p.hears_us = false;
                         links_down.push(peer_id);
                     }
                 }
@@ -90,10 +95,7 @@ impl Endpoint {
             self.handshake_out(peer, dial, &msg);
         }
         for peer in links_down {
-            self.out.counters.links_down += 1;
-            update_routes(&mut self.routes, &mut self.out, |t| {
-                t.set_link_up(peer.0, false);
-            });
+            routing::sync_link(&mut self.routes, &self.peers, &mut self.out, peer);
         }
         let out = &mut self.out;
         let cfg = (self.config.detector, self.config.stream);
@@ -108,25 +110,35 @@ impl Endpoint {
                 .get(&sess.peer)
                 .is_some_and(|p| p.current == Some(sid));
             let path = path_for(&self.routes, &self.peers, me, max_hops, sess);
-            if current && sess.confirmed && now >= sess.last_tx + det.heartbeat_interval {
-                let k = kind(sid, origin, flags::HEARTBEAT, 0, 0, 0);
-                if emit(sess, out, now, path.as_ref(), k, &[]).is_ok() {
-                    out.counters.heartbeats_sent += 1;
-                }
-            }
-            // A direct link marked down (or unused while a relay carries the traffic) is
-            // probed with a direct heartbeat, so its return is noticed.
+            let hears = link_report::hears(&self.peers, sess.peer);
+            // Every heartbeat_interval a heartbeat goes straight to a peer with a direct
+            // address, whatever else was sent, carrying this node's link report: so a link
+            // that loses packets one way is noticed by the side that still hears, and a link
+            // marked down (or unused while a relay carries the traffic: a probe) is noticed
+            // when it returns.
             if current
                 && sess.confirmed
                 && let (Some(addr), Some(p)) = (sess.addr, path.as_ref())
-                && p.route.is_some()
-                && now >= sess.last_direct_tx + det.heartbeat_interval
+                && now >= sess.last_direct_heartbeat + det.heartbeat_interval
             {
+                let probe = p.route.is_some();
                 let direct = Path { addr, route: None };
-                let k = kind(sid, origin, flags::HEARTBEAT, 0, 0, 0);
-                if emit(sess, out, now, Some(&direct), k, &[]).is_ok() {
-                    out.counters.probes_sent += 1;
+                if link_report::send_heartbeat(sid, sess, out, origin, now, Some(&direct), hears) {
+                    if probe {
+                        out.counters.probes_sent += 1;
+                    } else {
+                        out.counters.heartbeats_sent += 1;
+                    }
                 }
+            }
+            // Otherwise a heartbeat along the usual path when nothing was sent for an
+            // interval (it keeps the peer's end-to-end failure detector fed).
+            if current
+                && sess.confirmed
+                && now >= sess.last_tx + det.heartbeat_interval
+                && link_report::send_heartbeat(sid, sess, out, origin, now, path.as_ref(), hears)
+            {
+                out.counters.heartbeats_sent += 1;
             }
             ids.clear();
             if sess.retransmits(current, now, det.fail_after) {
