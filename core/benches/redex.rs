@@ -261,6 +261,32 @@ fn append_cpu(only: Option<&str>) {
     }
 }
 
+/// The growing 64 x 64 B batch case once more, with what the appender's thread costs set
+/// against the whole process (which includes the background pre-fault worker of
+/// `core/src/redex/prefault.rs`) and wall time: best of 7 fresh files each.
+fn append_process_cpu() {
+    let batch: Vec<Vec<u8>> = (0..64).map(|_| vec![3u8; 64]).collect();
+    let entries = 1u64 << 21;
+    let (mut thread, mut process, mut wall) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..7 {
+        let f = RedexFile::open("cpu", None, RedexFileConfig::heap()).unwrap();
+        let (c0, p0, t0) = (thread_cpu_ns(), process_cpu_ns(), Instant::now());
+        for _ in 0..entries / 64 {
+            black_box(f.append_batch(&batch).unwrap());
+        }
+        let per = |ns: u64| ns as f64 / entries as f64;
+        wall = wall.min(per(t0.elapsed().as_nanos() as u64));
+        thread = thread.min(per(thread_cpu_ns() - c0));
+        process = process.min(per(process_cpu_ns() - p0));
+        drop(f);
+    }
+    println!(
+        "redex_append_process_cpu/heap_batch_64x64b: per entry {thread:.1} ns appender thread CPU, \
+         {process:.1} ns process CPU, {wall:.1} ns wall ({:.2}M/s)",
+        1000.0 / wall
+    );
+}
+
 /// Tasks created through the fold (append + fold, until all are folded), and `find_many`
 /// over 10k tasks with a status filter.
 fn tasks(c: &mut Criterion) {
@@ -376,6 +402,9 @@ fn main() {
     appends(&mut c);
     if wanted("redex_append_cpu") {
         append_cpu(f.as_deref());
+    }
+    if wanted("redex_append_process_cpu") {
+        append_process_cpu();
     }
     if wanted("redex_tail_latency") {
         tail_latency();

@@ -17,18 +17,27 @@
 //! space; the system allocator backs it with memory only where it is written (true of glibc
 //! and musl on Linux for allocations this large). Small files (under 2 MiB per buffer) never
 //! reserve ahead and never get huge pages, so many small channels cost no more than before.
+//!
+//! A big reservation also pre-faults ahead of its writer: each time the written part crosses
+//! into a new 2 MiB unit, the background worker of [`super::prefault`] is asked to populate
+//! the next few units, so the kernel's zeroing of fresh pages runs on that thread instead of
+//! the appender's. The buffer cancels its pre-fault region before it frees or moves its
+//! memory (see that module for the lifetime rule); contents are never affected.
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
 use std::ptr::NonNull;
+use std::sync::Arc;
+
+use super::prefault::{self, Region};
 
 /// Buffers at most this large grow like a `Vec`; beyond it they reserve the segment limit.
 pub(crate) const BIG_BYTES: usize = 2 << 20;
 
 /// The alignment and size unit of a big reservation: one transparent huge page.
-const HUGE: usize = 2 << 20;
+const HUGE: usize = prefault::UNIT;
 
 /// The most one reservation takes at once: a segment configured with a huge limit (e.g.
 /// `segment_max_entries = u32::MAX`, 80 GiB of records) does not reserve all of it; past
@@ -46,6 +55,11 @@ pub(crate) struct SegBuf<T> {
     cap: usize,
     /// The alignment the allocation was made with: `align_of::<T>()`, or [`HUGE`].
     align: usize,
+    /// The pre-fault state shared with the worker, for a big ([`HUGE`]-aligned) allocation.
+    prefault: Option<Arc<Region>>,
+    /// Ask for pre-faulting once the written part passes this many elements (`usize::MAX`:
+    /// never; see [`Self::ahead`]).
+    next_prefault: usize,
     _owns: PhantomData<T>,
 }
 
@@ -61,6 +75,7 @@ impl<T> std::fmt::Debug for SegBuf<T> {
             .field("len", &self.len)
             .field("cap", &self.cap)
             .field("align", &self.align)
+            .field("prefault", &self.prefault.is_some())
             .finish()
     }
 }
@@ -84,6 +99,8 @@ impl<T: Copy> SegBuf<T> {
             len: 0,
             cap: 0,
             align: align_of::<T>(),
+            prefault: None,
+            next_prefault: usize::MAX,
             _owns: PhantomData,
         }
     }
@@ -104,6 +121,8 @@ impl<T: Copy> SegBuf<T> {
             // A `Vec<T>` allocates `Layout::array::<T>(cap)` from the global allocator,
             // which is what `Drop` and `grow` hand back for this alignment.
             align: align_of::<T>(),
+            prefault: None,
+            next_prefault: usize::MAX,
             _owns: PhantomData,
         }
     }
@@ -123,12 +142,45 @@ impl<T: Copy> SegBuf<T> {
     /// segment may hold before it rolls; a buffer growing past [`BIG_BYTES`] reserves
     /// `max(limit, len + additional)` elements at once (the limit capped at
     /// [`RESERVE_MAX_BYTES`]), rounded up to whole 2 MiB units.
+    ///
+    /// A big buffer's writer crossing into a new 2 MiB unit here also asks the pre-fault
+    /// worker for the units ahead (one comparison otherwise).
     #[inline]
     pub fn reserve(&mut self, additional: usize, limit: usize) {
-        if self.cap - self.len >= additional {
-            return;
+        if self.cap - self.len < additional {
+            self.grow(additional, limit);
         }
-        self.grow(additional, limit);
+        // No overflow: `len + additional <= cap` now.
+        if self.len + additional > self.next_prefault {
+            self.ahead(self.len + additional);
+        }
+    }
+
+    /// Asks the worker to populate the units after the one holding element `end - 1`, and
+    /// sets the next trigger at the first element past that unit.
+    #[cold]
+    fn ahead(&mut self, end: usize) {
+        let (Some(region), Some(n)) = (&self.prefault, prefault::wanted_ahead()) else {
+            self.next_prefault = usize::MAX;
+            return;
+        };
+        let elem = Self::ELEM;
+        let unit = (end * elem - 1) / HUGE;
+        let units = self.cap * elem / HUGE;
+        // Firing when `end > next` means `end * elem > (unit + 1) * HUGE`: a later unit.
+        self.next_prefault = (unit + 1) * HUGE / elem;
+        if unit + 1 < units {
+            region.request(unit + 1, (unit + 1).saturating_add(n).min(units));
+        }
+    }
+
+    /// Forbids further pre-faulting of the current allocation, waiting out a populate in
+    /// flight: called before the allocation is freed or moved.
+    fn stop_prefault(&mut self) {
+        if let Some(region) = self.prefault.take() {
+            region.cancel();
+        }
+        self.next_prefault = usize::MAX;
     }
 
     #[cold]
@@ -158,6 +210,13 @@ impl<T: Copy> SegBuf<T> {
             return;
         }
         advise_huge(self.ptr.as_ptr().cast(), self.cap * elem);
+        // The allocation is HUGE-aligned: the worker populates its whole 2 MiB pages.
+        self.prefault = Some(Region::new(
+            self.ptr.as_ptr().cast(),
+            self.cap * elem / HUGE,
+        ));
+        // The next `reserve` (this one's, for a growing buffer) asks for the units ahead.
+        self.next_prefault = 0;
     }
 
     /// Moves the elements to a new allocation of `cap` elements aligned to `align`; aborts
@@ -178,6 +237,8 @@ impl<T: Copy> SegBuf<T> {
         else {
             return false;
         };
+        // The worker must not touch the old allocation once it may be freed or moved.
+        self.stop_prefault();
         let ptr = if self.cap > 0 && align == self.align {
             // SAFETY: `self.ptr` was allocated by the global allocator with `self.layout()`
             // (same alignment as `layout`), and `layout.size()` is non-zero.
@@ -276,6 +337,10 @@ impl<T: Copy> SegBuf<T> {
 
 impl<T> Drop for SegBuf<T> {
     fn drop(&mut self) {
+        // Before the memory goes: waits out a populate in flight, forbids any later one.
+        if let Some(region) = self.prefault.take() {
+            region.cancel();
+        }
         if self.cap > 0 {
             let layout = Layout::from_size_align(self.cap * size_of::<T>(), self.align)
                 .expect("the allocation's layout");
@@ -462,5 +527,113 @@ mod tests {
         b.extend_from_slice(&big);
         assert_eq!(b.len(), big.len() + 3);
         assert_eq!(&b[..3], &[1, 2, 3]);
+    }
+
+    /// Waits up to 10 s for `f`.
+    fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(10) {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        false
+    }
+
+    /// Whether every 4 KiB page of `[ptr, ptr + len)` is resident (Linux `mincore`).
+    #[cfg(target_os = "linux")]
+    fn resident(ptr: *const u8, len: usize) -> bool {
+        let mut v = vec![0u8; len.div_ceil(4096)];
+        // SAFETY: `ptr` is page-aligned inside a live allocation of at least `len` bytes, and
+        // `v` has one byte per page of the range.
+        let rc = unsafe { libc::mincore(ptr as *mut libc::c_void, len, v.as_mut_ptr()) };
+        rc == 0 && v.iter().all(|b| b & 1 == 1)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn units_ahead_of_the_writer_are_populated_and_contents_kept() {
+        let mut b: SegBuf<u8> = SegBuf::new();
+        let limit = 32 << 20;
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(4096 + 13).collect();
+        let mut expect = Vec::new();
+        // Into unit 1 of the big reservation: units 2.. are asked for.
+        while b.len() < HUGE + 4096 {
+            b.reserve(chunk.len(), limit);
+            b.extend_from_slice(&chunk);
+            expect.extend_from_slice(&chunk);
+        }
+        assert_eq!(b.as_ptr() as usize % HUGE, 0);
+        let region = b
+            .prefault
+            .clone()
+            .expect("a big buffer has a pre-fault region");
+        if prefault::prefault_stats().unsupported {
+            // The kernel refused MADV_POPULATE_WRITE: the appender faults as before.
+            return;
+        }
+        assert!(
+            eventually(|| region.finished.load(std::sync::atomic::Ordering::SeqCst) >= 2),
+            "the worker populated ahead"
+        );
+        // Unit 2 lies wholly past the written part, so only the worker can have faulted it.
+        // SAFETY: unit 2 lies inside the allocation (32 MiB).
+        let unit2 = unsafe { b.as_ptr().add(2 * HUGE) };
+        assert!(
+            resident(unit2, HUGE),
+            "unit 2 was populated ahead of the writer"
+        );
+        // Writing on through the pre-faulted units keeps exactly what is written.
+        while b.len() + chunk.len() <= 5 * HUGE {
+            b.reserve(chunk.len(), limit);
+            b.extend_from_slice(&chunk);
+            expect.extend_from_slice(&chunk);
+        }
+        assert_eq!(&b[..], &expect[..]);
+    }
+
+    /// Drops or reallocates a buffer while the worker holds a populate of it in flight (held
+    /// open by the test hook): the drop or realloc must wait for it, and no populate of the
+    /// old memory may start afterwards.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn dropping_or_reallocating_waits_out_a_populate_in_flight() {
+        use std::sync::atomic::Ordering::SeqCst;
+        if prefault::prefault_stats().unsupported {
+            return;
+        }
+        prefault::TEST_HOLD_US.store(30_000, SeqCst);
+        for realloc in [false, true] {
+            let mut b: SegBuf<u32> = SegBuf::new();
+            let pattern: Vec<u32> = (0..HUGE as u32 / 4 + 7).collect();
+            // Three units reserved, the writer in unit 1: unit 2 is asked for. Growing past
+            // the limit reallocates the big allocation.
+            let limit = 3 * HUGE / 4;
+            b.reserve(pattern.len(), limit);
+            b.extend_from_slice(&pattern);
+            let region = b.prefault.clone().expect("big");
+            assert!(
+                eventually(|| region.started.load(SeqCst) >= 1),
+                "a populate started"
+            );
+            if realloc {
+                b.reserve(b.capacity() - b.len() + 1, limit);
+                assert!(
+                    b.prefault.is_some(),
+                    "the new allocation has its own region"
+                );
+                assert!(!Arc::ptr_eq(b.prefault.as_ref().unwrap(), &region));
+                assert_eq!(&b[..], &pattern[..], "contents kept across the realloc");
+            } else {
+                drop(b);
+            }
+            // The populate in flight finished before the drop / realloc returned.
+            let (started, finished) = (region.started.load(SeqCst), region.finished.load(SeqCst));
+            assert_eq!(started, finished, "realloc {realloc}");
+            std::thread::sleep(std::time::Duration::from_millis(80));
+            assert_eq!(region.started.load(SeqCst), started, "nothing after cancel");
+        }
+        prefault::TEST_HOLD_US.store(0, SeqCst);
     }
 }

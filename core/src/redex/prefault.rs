@@ -1,0 +1,287 @@
+//! Pre-faulting the next huge pages of a growing big segment buffer off the appender's thread.
+//!
+//! A big [`SegBuf`](super::segbuf) reservation is address space: each 2 MiB unit costs a page
+//! fault, a zeroing and a memory-cgroup charge the first time it is written. When an append
+//! crosses into a new unit, the buffer asks one lazily started, process-wide worker thread
+//! (`redex-prefault`) to populate the next few units ahead (Linux
+//! `madvise(MADV_POPULATE_WRITE)`, which faults pages in writable without changing their
+//! contents), so the appender mostly writes into memory that is already backed.
+//!
+//! Promises:
+//! - the appender never blocks on a request: requests go into a bounded queue and are skipped
+//!   (counted) when it is full; each buffer is in the queue at most once (deduplicated);
+//! - a populate never runs on memory that is not live: the worker holds the buffer's
+//!   [`Region`] lock across each `madvise`, and the buffer [cancels](Region::cancel) its region
+//!   (taking that lock, so waiting out a populate in flight) before it frees or reallocates its
+//!   memory; once cancelled a region is never populated again;
+//! - nothing observable changes: contents, what appends return and durability are the same
+//!   with pre-faulting on, off ([`set_prefault_ahead`] `(0)`) or refused by the kernel.
+//!
+//! Does not promise: that a unit is backed by the time the appender reaches it (the worker may
+//! be behind, or not scheduled, and then the appender faults as it would without it), huge
+//! pages (advice only), or anything on systems other than Linux 5.14 and later (elsewhere, or
+//! when the kernel refuses the advice once with `EINVAL`, requests stop and nothing runs).
+//! A buffer being dropped or reallocated may wait for one unit's populate to finish (a 2 MiB
+//! zeroing, typically 0.1-0.3 ms). Pre-faulted units count as resident memory before they are
+//! written: up to [`prefault_ahead`] units (2 MiB each) per growing big buffer.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+/// The size and alignment of one unit: a transparent huge page.
+pub(crate) const UNIT: usize = 2 << 20;
+
+/// How many requests may wait for the worker; past this, requests are skipped.
+const QUEUE: usize = 256;
+
+/// Units populated ahead of the one being written, process-wide (0 disables).
+static AHEAD: AtomicUsize = AtomicUsize::new(4);
+
+/// Set once the kernel refused `MADV_POPULATE_WRITE` as unknown advice (or off Linux).
+static REFUSED: AtomicBool = AtomicBool::new(!cfg!(target_os = "linux"));
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+static POPULATED: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// Sets how many 2 MiB units ahead of an appender a growing big segment buffer is pre-faulted
+/// by the background worker (process-wide; default 4, i.e. 8 MiB ahead per buffer; 0 turns
+/// pre-faulting off). Takes effect at a buffer's next crossing into a new unit.
+pub fn set_prefault_ahead(units: usize) {
+    AHEAD.store(units, Ordering::Relaxed);
+}
+
+/// The current pre-fault distance in 2 MiB units (see [`set_prefault_ahead`]).
+pub fn prefault_ahead() -> usize {
+    AHEAD.load(Ordering::Relaxed)
+}
+
+/// Process-wide counters of the pre-fault worker (monotonic since process start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrefaultStats {
+    /// Requests queued for the worker.
+    pub requests: u64,
+    /// Requests skipped because the queue was full or the worker could not be started.
+    pub skipped: u64,
+    /// 2 MiB units the worker populated.
+    pub units_populated: u64,
+    /// Populate calls the kernel failed (e.g. out of memory); the appender faults those pages.
+    pub units_failed: u64,
+    /// Whether pre-faulting is unavailable here (not Linux, or the kernel refused
+    /// `MADV_POPULATE_WRITE`, as before Linux 5.14); requests are then not made.
+    pub unsupported: bool,
+}
+
+/// The current [`PrefaultStats`].
+pub fn prefault_stats() -> PrefaultStats {
+    PrefaultStats {
+        requests: REQUESTS.load(Ordering::Relaxed),
+        skipped: SKIPPED.load(Ordering::Relaxed),
+        units_populated: POPULATED.load(Ordering::Relaxed),
+        units_failed: FAILED.load(Ordering::Relaxed),
+        unsupported: REFUSED.load(Ordering::Relaxed),
+    }
+}
+
+/// Whether a buffer should ask for pre-faulting now: how many units ahead, or `None`.
+pub(crate) fn wanted_ahead() -> Option<usize> {
+    let n = AHEAD.load(Ordering::Relaxed);
+    (n > 0 && !REFUSED.load(Ordering::Relaxed)).then_some(n)
+}
+
+/// What the worker may touch of one buffer's allocation; guarded by [`Region::live`].
+struct Live {
+    /// Start of the allocation (aligned to [`UNIT`]).
+    base: usize,
+    /// Whole units in the allocation.
+    units: usize,
+    /// Units below this were populated already.
+    done: usize,
+    /// The allocation is (about to be) freed or moved: never touch it again.
+    cancelled: bool,
+}
+
+/// The pre-fault state one big buffer shares with the worker.
+pub(crate) struct Region {
+    /// The units wanted, `lo << 32 | hi` (half-open); written by the buffer's owner only.
+    want: AtomicU64,
+    /// Whether this region is in the queue (one entry per region at most).
+    queued: AtomicBool,
+    live: Mutex<Live>,
+    /// Populates of this region that have finished (whatever their outcome), counted before
+    /// the lock is released (tests).
+    #[cfg(test)]
+    pub finished: AtomicU64,
+    /// Populates of this region that have started (tests).
+    #[cfg(test)]
+    pub started: AtomicU64,
+}
+
+impl Region {
+    /// A region for the live allocation `[base, base + units * UNIT)`.
+    pub fn new(base: *const u8, units: usize) -> Arc<Region> {
+        Arc::new(Region {
+            want: AtomicU64::new(0),
+            queued: AtomicBool::new(false),
+            live: Mutex::new(Live {
+                base: base as usize,
+                units,
+                done: 0,
+                cancelled: false,
+            }),
+            #[cfg(test)]
+            finished: AtomicU64::new(0),
+            #[cfg(test)]
+            started: AtomicU64::new(0),
+        })
+    }
+
+    /// Asks the worker to populate units `lo..hi` (clamped to the allocation). Never blocks:
+    /// when this region is already queued the worker will see the new range; when the queue
+    /// is full the request is dropped.
+    pub fn request(self: &Arc<Region>, lo: usize, hi: usize) {
+        let pack = |u: usize| u.min(u32::MAX as usize) as u64;
+        // SeqCst here and in `run` (store `want`, swap `queued` / store `queued`, load
+        // `want`): either this swap sees the worker's clear and queues again, or the worker's
+        // load sees this range. A lost range would only cost speed, never safety.
+        self.want.store(pack(lo) << 32 | pack(hi), Ordering::SeqCst);
+        if self.queued.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let sent = match worker() {
+            Some(tx) => match tx.try_send(Arc::clone(self)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            },
+            None => false,
+        };
+        if sent {
+            REQUESTS.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.queued.store(false, Ordering::Release);
+            SKIPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Forbids any further populate of this region, waiting for one in flight to finish. Must
+    /// be called before the allocation is freed or moved.
+    pub fn cancel(&self) {
+        self.live.lock().cancelled = true;
+    }
+
+    /// Populates the wanted units (worker thread).
+    fn run(&self) {
+        // Cleared before reading `want`, so a request made from now on queues again.
+        self.queued.store(false, Ordering::SeqCst);
+        let want = self.want.load(Ordering::SeqCst);
+        let (lo, hi) = ((want >> 32) as usize, (want & u32::MAX as u64) as usize);
+        for unit in lo..hi {
+            let mut live = self.live.lock();
+            if live.cancelled || unit >= live.units || REFUSED.load(Ordering::Relaxed) {
+                return;
+            }
+            if unit < live.done {
+                continue;
+            }
+            let start = live.base + unit * UNIT;
+            // SAFETY: `[start, start + UNIT)` lies inside the allocation `[base, base + units *
+            // UNIT)`, which is live: the owning buffer calls `cancel` (which takes this lock)
+            // before freeing or moving it, and `cancelled` is false while we hold the lock, so
+            // the memory stays mapped for the whole call. MADV_POPULATE_WRITE faults pages in
+            // writable without changing their contents (fresh pages read as zero either way,
+            // and pages already written keep their bytes), so no Rust-visible value changes
+            // and a concurrent appender writing into the same unit is unaffected.
+            let ok = unsafe { populate(start as *mut u8, UNIT) };
+            #[cfg(test)]
+            {
+                self.test_hold();
+                self.finished.fetch_add(1, Ordering::SeqCst);
+            }
+            match ok {
+                Populate::Done => {
+                    POPULATED.fetch_add(1, Ordering::Relaxed);
+                }
+                Populate::Failed => {
+                    FAILED.fetch_add(1, Ordering::Relaxed);
+                }
+                Populate::Refused => {
+                    REFUSED.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+            live.done = unit + 1;
+        }
+    }
+
+    /// Test hook: counts a populate in flight, then keeps the region locked for
+    /// [`TEST_HOLD_US`], so tests can drop or reallocate a buffer meanwhile.
+    #[cfg(test)]
+    fn test_hold(&self) {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let us = TEST_HOLD_US.load(Ordering::Relaxed);
+        if us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(us));
+        }
+    }
+}
+
+/// The outcome of one populate call.
+enum Populate {
+    Done,
+    /// A transient failure (out of memory, signal): the appender will fault these pages.
+    Failed,
+    /// The kernel does not know the advice: stop asking.
+    Refused,
+}
+
+/// Faults `[ptr, ptr + len)` in writable.
+///
+/// # Safety
+///
+/// The range must lie inside a live allocation for the whole call.
+#[cfg(target_os = "linux")]
+unsafe fn populate(ptr: *mut u8, len: usize) -> Populate {
+    // SAFETY: the caller guarantees the range is mapped; the advice does not change contents.
+    let rc = unsafe { libc::madvise(ptr.cast(), len, libc::MADV_POPULATE_WRITE) };
+    if rc == 0 {
+        return Populate::Done;
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EINVAL) => Populate::Refused,
+        _ => Populate::Failed,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn populate(_ptr: *mut u8, _len: usize) -> Populate {
+    Populate::Refused
+}
+
+/// The worker's queue, starting the worker on first use (`None` if it could not start).
+fn worker() -> Option<&'static SyncSender<Arc<Region>>> {
+    static TX: OnceLock<Option<SyncSender<Arc<Region>>>> = OnceLock::new();
+    TX.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        std::thread::Builder::new()
+            .name("redex-prefault".into())
+            .spawn(move || serve(rx))
+            .ok()
+            .map(|_| tx)
+    })
+    .as_ref()
+}
+
+fn serve(rx: Receiver<Arc<Region>>) {
+    // The sender lives in a static, so this runs for the life of the process.
+    while let Ok(region) = rx.recv() {
+        region.run();
+    }
+}
+
+/// Test hook: how long the worker keeps a region locked after each populate, in microseconds.
+#[cfg(test)]
+pub(crate) static TEST_HOLD_US: AtomicU64 = AtomicU64::new(0);
