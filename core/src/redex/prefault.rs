@@ -7,13 +7,17 @@
 //! `madvise(MADV_POPULATE_WRITE)`, which faults pages in writable without changing their
 //! contents), so the appender mostly writes into memory that is already backed.
 //!
+//! The worker runs at the lowest CPU priority (Linux `SCHED_IDLE`): it uses a core only
+//! when nothing else wants it, so on a busy machine it neither slows the appender (which then
+//! faults its pages itself, as without it) nor other work.
+//!
 //! Promises:
 //! - the appender never blocks on a request: requests go into a bounded queue and are skipped
 //!   (counted) when it is full; each buffer is in the queue at most once (deduplicated);
-//! - a populate never runs on memory that is not live: the worker holds the buffer's
-//!   [`Region`] lock across each `madvise`, and the buffer [cancels](Region::cancel) its region
-//!   (taking that lock, so waiting out a populate in flight) before it frees or reallocates its
-//!   memory; once cancelled a region is never populated again;
+//! - a populate never runs on memory that is not live, and the buffer never waits for the
+//!   worker: a buffer that frees or moves away from its memory [retires](Region::retire) it
+//!   first; when a populate of it is running, the worker frees it after that populate
+//!   returns, else the buffer frees it at once and no populate of it starts again;
 //! - nothing observable changes: contents, what appends return and durability are the same
 //!   with pre-faulting on, off ([`set_prefault_ahead`] `(0)`) or refused by the kernel.
 //!
@@ -21,11 +25,14 @@
 //! be behind, or not scheduled, and then the appender faults as it would without it), huge
 //! pages (advice only), or anything on systems other than Linux 5.14 and later (elsewhere, or
 //! when the kernel refuses the advice once with `EINVAL`, requests stop and nothing runs).
-//! A buffer being dropped or reallocated may wait for one unit's populate to finish (a 2 MiB
-//! zeroing, typically 0.1-0.3 ms). Pre-faulted units count as resident memory before they are
-//! written: up to [`prefault_ahead`] units (2 MiB each) per growing big buffer.
+//! Memory retired during a populate is freed when that populate returns (on a busy machine
+//! the idle-priority worker may take a while to get there). Pre-faulted units count as
+//! resident memory before they are written: up to [`prefault_ahead`] units (2 MiB each) per
+//! growing big buffer.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::alloc::{self, Layout};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
 
@@ -93,32 +100,70 @@ pub(crate) fn wanted_ahead() -> Option<usize> {
     (n > 0 && !REFUSED.load(Ordering::Relaxed)).then_some(n)
 }
 
-/// What the worker may touch of one buffer's allocation; guarded by [`Region::live`].
-struct Live {
-    /// Start of the allocation (aligned to [`UNIT`]).
-    base: usize,
-    /// Whole units in the allocation.
-    units: usize,
-    /// Units below this were populated already.
-    done: usize,
-    /// The allocation is (about to be) freed or moved: never touch it again.
-    cancelled: bool,
+/// [`Region::state`]: no populate running; the owner may retire the allocation at once.
+const IDLE: u8 = 0;
+/// The worker is populating part of the allocation.
+const BUSY: u8 = 1;
+/// The owner gave the allocation up while the worker was busy: the worker frees it.
+const RETIRED: u8 = 2;
+/// Never touched again; the allocation is freed (or being freed) by whoever set this.
+const DEAD: u8 = 3;
+
+/// An allocation handed over to be freed.
+pub(crate) struct Alloc {
+    /// Start of the allocation.
+    pub ptr: NonNull<u8>,
+    /// The layout it was allocated with by the global allocator.
+    pub layout: Layout,
+}
+
+// SAFETY: an `Alloc` is a unique claim on a block of the global allocator (nothing else
+// refers to it once handed over); the global allocator may free a block from any thread.
+unsafe impl Send for Alloc {}
+
+impl Alloc {
+    /// Frees the allocation.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must have been allocated by the global allocator with `layout`, must not be
+    /// used afterwards, and must not be freed twice.
+    pub unsafe fn free(self) {
+        // SAFETY: as the caller promises.
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
 }
 
 /// The pre-fault state one big buffer shares with the worker.
+///
+/// The lifetime rule: the worker populates only between a successful `IDLE -> BUSY` and its
+/// `BUSY -> IDLE`; the owner retires the allocation with `IDLE -> DEAD` (then frees it
+/// itself: no populate runs and none can start) or, if the worker is busy, `BUSY -> RETIRED`
+/// (then the worker frees it after its populate returns). Neither side ever waits.
 pub(crate) struct Region {
     /// The units wanted, `lo << 32 | hi` (half-open); written by the buffer's owner only.
     want: AtomicU64,
     /// Whether this region is in the queue (one entry per region at most).
     queued: AtomicBool,
-    live: Mutex<Live>,
-    /// Populates of this region that have finished (whatever their outcome), counted before
-    /// the lock is released (tests).
+    /// `IDLE`, `BUSY`, `RETIRED` or `DEAD`.
+    state: AtomicU8,
+    /// Start of the allocation (aligned to [`UNIT`]).
+    base: usize,
+    /// Whole units in the allocation.
+    units: usize,
+    /// Units below this were populated already (worker only).
+    done: AtomicUsize,
+    /// The allocation, once retired while the worker was busy.
+    retired: Mutex<Option<Alloc>>,
+    /// Populates of this region that have finished (tests).
     #[cfg(test)]
     pub finished: AtomicU64,
     /// Populates of this region that have started (tests).
     #[cfg(test)]
     pub started: AtomicU64,
+    /// Whether the worker freed this region's allocation (tests).
+    #[cfg(test)]
+    pub freed_by_worker: AtomicBool,
 }
 
 impl Region {
@@ -127,16 +172,17 @@ impl Region {
         Arc::new(Region {
             want: AtomicU64::new(0),
             queued: AtomicBool::new(false),
-            live: Mutex::new(Live {
-                base: base as usize,
-                units,
-                done: 0,
-                cancelled: false,
-            }),
+            state: AtomicU8::new(IDLE),
+            base: base as usize,
+            units,
+            done: AtomicUsize::new(0),
+            retired: Mutex::new(None),
             #[cfg(test)]
             finished: AtomicU64::new(0),
             #[cfg(test)]
             started: AtomicU64::new(0),
+            #[cfg(test)]
+            freed_by_worker: AtomicBool::new(false),
         })
     }
 
@@ -167,10 +213,31 @@ impl Region {
         }
     }
 
-    /// Forbids any further populate of this region, waiting for one in flight to finish. Must
-    /// be called before the allocation is freed or moved.
-    pub fn cancel(&self) {
-        self.live.lock().cancelled = true;
+    /// Gives up the allocation (the buffer frees or moves away from it): no populate of it
+    /// starts from now on. Returns the allocation when the caller must free it now, or `None`
+    /// when a populate is running and the worker frees it once that returns. Never waits.
+    pub fn retire(&self, alloc: Alloc) -> Option<Alloc> {
+        *self.retired.lock() = Some(alloc);
+        loop {
+            match self
+                .state
+                .compare_exchange(IDLE, DEAD, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return self.retired.lock().take(),
+                Err(BUSY) => {
+                    if self
+                        .state
+                        .compare_exchange(BUSY, RETIRED, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        return None;
+                    }
+                    // The populate just ended (`BUSY -> IDLE`): try again.
+                }
+                // Retired once only (the owner drops its handle): not reached.
+                Err(_) => return self.retired.lock().take(),
+            }
+        }
     }
 
     /// Populates the wanted units (worker thread).
@@ -179,28 +246,31 @@ impl Region {
         self.queued.store(false, Ordering::SeqCst);
         let want = self.want.load(Ordering::SeqCst);
         let (lo, hi) = ((want >> 32) as usize, (want & u32::MAX as u64) as usize);
-        for unit in lo..hi {
-            let mut live = self.live.lock();
-            if live.cancelled || unit >= live.units || REFUSED.load(Ordering::Relaxed) {
+        for unit in lo.max(self.done.load(Ordering::Relaxed))..hi.min(self.units) {
+            if REFUSED.load(Ordering::Relaxed)
+                || self
+                    .state
+                    .compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+            {
                 return;
             }
-            if unit < live.done {
-                continue;
-            }
-            let start = live.base + unit * UNIT;
+            let start = self.base + unit * UNIT;
             // SAFETY: `[start, start + UNIT)` lies inside the allocation `[base, base + units *
-            // UNIT)`, which is live: the owning buffer calls `cancel` (which takes this lock)
-            // before freeing or moving it, and `cancelled` is false while we hold the lock, so
-            // the memory stays mapped for the whole call. MADV_POPULATE_WRITE faults pages in
-            // writable without changing their contents (fresh pages read as zero either way,
-            // and pages already written keep their bytes), so no Rust-visible value changes
-            // and a concurrent appender writing into the same unit is unaffected.
+            // UNIT)` (`unit < units`), which stays live until our `BUSY -> IDLE` below: the
+            // owner frees it only after moving the state `IDLE -> DEAD` (impossible while we
+            // hold BUSY), and when it retires it meanwhile (`BUSY -> RETIRED`) we free it
+            // ourselves after this call. MADV_POPULATE_WRITE faults pages in writable without
+            // changing their contents (fresh pages read as zero either way, pages already
+            // written keep their bytes), so no Rust-visible value changes and an appender
+            // writing into the same unit at the same time is unaffected.
             let ok = unsafe { populate(start as *mut u8, UNIT) };
             #[cfg(test)]
             {
                 self.test_hold();
                 self.finished.fetch_add(1, Ordering::SeqCst);
             }
+            self.done.store(unit + 1, Ordering::Relaxed);
             match ok {
                 Populate::Done => {
                     POPULATED.fetch_add(1, Ordering::Relaxed);
@@ -210,14 +280,31 @@ impl Region {
                 }
                 Populate::Refused => {
                     REFUSED.store(true, Ordering::Relaxed);
-                    return;
                 }
             }
-            live.done = unit + 1;
+            if self
+                .state
+                .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                // RETIRED: the owner handed the allocation over while we were busy.
+                self.state.store(DEAD, Ordering::Release);
+                if let Some(a) = self.retired.lock().take() {
+                    #[cfg(test)]
+                    self.freed_by_worker.store(true, Ordering::SeqCst);
+                    // SAFETY: the owner gave up the allocation (its last user) and handed it
+                    // over exactly once; our populate has returned.
+                    unsafe { a.free() };
+                }
+                return;
+            }
+            if REFUSED.load(Ordering::Relaxed) {
+                return;
+            }
         }
     }
 
-    /// Test hook: counts a populate in flight, then keeps the region locked for
+    /// Test hook: counts a populate in flight, then keeps the region busy for
     /// [`TEST_HOLD_US`], so tests can drop or reallocate a buffer meanwhile.
     #[cfg(test)]
     fn test_hold(&self) {
@@ -276,6 +363,14 @@ fn worker() -> Option<&'static SyncSender<Arc<Region>>> {
 }
 
 fn serve(rx: Receiver<Arc<Region>>) {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid `sched_param` for the call; pid 0 is the calling thread
+        // (Linux schedules threads individually). On failure the worker keeps the default
+        // policy, which is only a matter of speed.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    }
     // The sender lives in a static, so this runs for the life of the process.
     while let Ok(region) = rx.recv() {
         region.run();
@@ -285,3 +380,27 @@ fn serve(rx: Receiver<Arc<Region>>) {
 /// Test hook: how long the worker keeps a region locked after each populate, in microseconds.
 #[cfg(test)]
 pub(crate) static TEST_HOLD_US: AtomicU64 = AtomicU64::new(0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retiring_an_idle_region_hands_the_block_back_and_stops_populates() {
+        let layout = Layout::from_size_align(2 * UNIT, UNIT).unwrap();
+        // SAFETY: a non-zero size.
+        let ptr = NonNull::new(unsafe { alloc::alloc(layout) }).expect("memory");
+        let region = Region::new(ptr.as_ptr(), 2);
+        let back = region
+            .retire(Alloc { ptr, layout })
+            .expect("idle: the caller frees");
+        assert_eq!(back.ptr, ptr);
+        // A request after retiring (never made by a buffer) runs nothing.
+        region.want.store(2, Ordering::SeqCst);
+        region.run();
+        assert_eq!(region.started.load(Ordering::SeqCst), 0);
+        assert_eq!(region.state.load(Ordering::SeqCst), DEAD);
+        // SAFETY: allocated above with `layout`, handed back by `retire`, not used after.
+        unsafe { back.free() };
+    }
+}
