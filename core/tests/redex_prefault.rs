@@ -95,7 +95,7 @@ fn zero_ahead_turns_requests_off_and_changes_nothing_else() {
     let before = prefault_stats();
     let (f, n) = grow(900, 9 << 20);
     let after = prefault_stats();
-    set_prefault_ahead(4);
+    set_prefault_ahead(2);
     assert_eq!(
         (after.requests, after.skipped),
         (before.requests, before.skipped),

@@ -45,7 +45,7 @@ pub(crate) const UNIT: usize = 2 << 20;
 const QUEUE: usize = 256;
 
 /// Units populated ahead of the one being written, process-wide (0 disables).
-static AHEAD: AtomicUsize = AtomicUsize::new(4);
+static AHEAD: AtomicUsize = AtomicUsize::new(2);
 
 /// Set once the kernel refused `MADV_POPULATE_WRITE` as unknown advice (or off Linux).
 static REFUSED: AtomicBool = AtomicBool::new(!cfg!(target_os = "linux"));
@@ -56,7 +56,7 @@ static POPULATED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
 
 /// Sets how many 2 MiB units ahead of an appender a growing big segment buffer is pre-faulted
-/// by the background worker (process-wide; default 4, i.e. 8 MiB ahead per buffer; 0 turns
+/// by the background worker (process-wide; default 2, i.e. 4 MiB ahead per buffer; 0 turns
 /// pre-faulting off). Takes effect at a buffer's next crossing into a new unit.
 pub fn set_prefault_ahead(units: usize) {
     AHEAD.store(units, Ordering::Relaxed);
