@@ -12,30 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mesh_support::{check_event, config, event};
+use mesh_support::{check_event, event, fast_config, start_node};
 use net::identity::NodeId;
-use net::mesh::node::{MeshNode, NodeConfig};
-use net::mesh::session::{DetectorConfig, EndpointConfig, Event};
+use net::mesh::node::MeshNode;
+use net::mesh::session::Event;
 use net::mesh::stream::StreamMode;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn start(c: EndpointConfig) -> Arc<MeshNode> {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Arc::new(MeshNode::start(NodeConfig::new(c, addr)).expect("start"))
-}
-
-fn fast(n: u8) -> EndpointConfig {
-    let mut c = config(n);
-    c.detector = DetectorConfig {
-        heartbeat_interval: Duration::from_millis(50),
-        suspect_after: Duration::from_millis(600),
-        fail_after: Duration::from_millis(1500),
-    };
-    c.link_fail_after = Duration::from_millis(400);
-    c.stream.rto = Duration::from_millis(50);
-    c
-}
 
 /// A test-only UDP proxy between the first node that sends to it (the client) and `target`;
 /// while `drop_to_target` is set it drops what the client sends, and still forwards what
@@ -115,7 +98,11 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
 
 #[test]
 fn a_link_losing_everything_one_way_is_routed_around_over_udp() {
-    let (a, b, c) = (start(fast(71)), start(fast(72)), start(fast(73)));
+    let (a, b, c) = (
+        start_node(fast_config(71)),
+        start_node(fast_config(72)),
+        start_node(fast_config(73)),
+    );
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     let proxy = OneWayProxy::start(c.local_addr());
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");

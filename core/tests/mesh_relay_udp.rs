@@ -12,30 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mesh_support::{check_event, config, event};
+use mesh_support::{check_event, config, event, fast_config, start_node};
 use net::identity::NodeId;
-use net::mesh::node::{MeshNode, NodeConfig};
-use net::mesh::session::{DetectorConfig, EndpointConfig, Event};
+use net::mesh::node::MeshNode;
+use net::mesh::session::Event;
 use net::mesh::stream::StreamMode;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn start(c: EndpointConfig) -> Arc<MeshNode> {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Arc::new(MeshNode::start(NodeConfig::new(c, addr)).expect("start"))
-}
-
-fn fast(n: u8) -> EndpointConfig {
-    let mut c = config(n);
-    c.detector = DetectorConfig {
-        heartbeat_interval: Duration::from_millis(50),
-        suspect_after: Duration::from_millis(600),
-        fail_after: Duration::from_millis(1500),
-    };
-    c.link_fail_after = Duration::from_millis(400);
-    c.stream.rto = Duration::from_millis(50);
-    c
-}
 
 /// A test-only UDP proxy between the first node that sends to it (the client) and `target`.
 /// While `paused`, it drops everything; while `tamper` is above zero, it flips one
@@ -187,7 +170,11 @@ fn receive(node: &MeshNode, stream: u64, count: u64, limit: Duration) -> Vec<Eve
 
 #[test]
 fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
-    let (a, b, c) = (start(config(41)), start(config(42)), start(config(43)));
+    let (a, b, c) = (
+        start_node(config(41)),
+        start_node(config(42)),
+        start_node(config(43)),
+    );
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");
     c.connect(b.local_addr(), &b.card(), WAIT).expect("C-B");
@@ -254,7 +241,11 @@ fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
 
 #[test]
 fn bytes_altered_between_relay_and_destination_are_rejected_and_counted() {
-    let (a, b, c) = (start(config(51)), start(config(52)), start(config(53)));
+    let (a, b, c) = (
+        start_node(config(51)),
+        start_node(config(52)),
+        start_node(config(53)),
+    );
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     // C reaches B through the proxy, so B's datagrams for C pass it.
     let proxy = Proxy::start(b.local_addr());
@@ -287,10 +278,10 @@ fn bytes_altered_between_relay_and_destination_are_rejected_and_counted() {
 fn a_silent_relay_is_routed_around_and_used_again_when_it_returns() {
     // A and C reach B through one pausable proxy each; D is the longer way round.
     let (a, b, c, d) = (
-        start(fast(61)),
-        start(fast(62)),
-        start(fast(63)),
-        start(fast(64)),
+        start_node(fast_config(61)),
+        start_node(fast_config(62)),
+        start_node(fast_config(63)),
+        start_node(fast_config(64)),
     );
     let (ia, ib, ic, id) = (a.node_id(), b.node_id(), c.node_id(), d.node_id());
     let (pa, pc) = (Proxy::start(b.local_addr()), Proxy::start(b.local_addr()));

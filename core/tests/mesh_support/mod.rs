@@ -5,11 +5,13 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use net::identity::{Identity, NodeId};
 use net::mesh::handshake::HandshakeConfig;
-use net::mesh::session::{Endpoint, EndpointConfig};
+use net::mesh::node::{MeshNode, NodeConfig};
+use net::mesh::session::{DetectorConfig, Endpoint, EndpointConfig};
 
 /// The mesh PSK of the tests.
 pub const PSK: [u8; 32] = [0x5A; 32];
@@ -22,6 +24,26 @@ pub fn identity(n: u8) -> Identity {
 /// An endpoint config for identity `n`.
 pub fn config(n: u8) -> EndpointConfig {
     EndpointConfig::new(HandshakeConfig::new(identity(n), PSK))
+}
+
+/// A `MeshNode` on an ephemeral port of 127.0.0.1 (the real-UDP tests).
+pub fn start_node(c: EndpointConfig) -> Arc<MeshNode> {
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    Arc::new(MeshNode::start(NodeConfig::new(c, addr)).expect("start"))
+}
+
+/// [`config`] with timers short enough for failover tests over real UDP: heartbeats every
+/// 50 ms, a peer failed after 1.5 s, a direct link down after 400 ms, retransmits after 50 ms.
+pub fn fast_config(n: u8) -> EndpointConfig {
+    let mut c = config(n);
+    c.detector = DetectorConfig {
+        heartbeat_interval: Duration::from_millis(50),
+        suspect_after: Duration::from_millis(600),
+        fail_after: Duration::from_millis(1500),
+    };
+    c.link_fail_after = Duration::from_millis(400);
+    c.stream.rto = Duration::from_millis(50);
+    c
 }
 
 /// A 64-byte event for index `i` on stream `stream`: index, stream, then a pattern derived
