@@ -232,26 +232,25 @@ impl TasksState {
     }
 
     /// Tasks passing `f`, ordered and limited.
+    ///
+    /// Matches are gathered as references first and cloned in one pass into an exactly sized
+    /// result: a clone pushed straight from the filtering iterator was built in a stack
+    /// temporary (kept across the push's possible reallocation) and copied again, and that
+    /// copy's wide reload stalled on store forwarding for every result.
     pub fn find_many(&self, f: &TasksFilter) -> Vec<Task> {
         let limit = f.limit.unwrap_or(usize::MAX);
-        match f.order_by {
-            TaskOrder::IdAsc => self
-                .tasks
-                .values()
-                .filter(|t| f.matches(t))
-                .take(limit)
-                .cloned()
-                .collect(),
+        let matching = self.tasks.values().filter(|t| f.matches(t));
+        let mut v: Vec<&Task> = match f.order_by {
+            TaskOrder::IdAsc => matching.take(limit).collect(),
             TaskOrder::IdDesc => self
                 .tasks
                 .values()
                 .rev()
                 .filter(|t| f.matches(t))
                 .take(limit)
-                .cloned()
                 .collect(),
             order => {
-                let mut v: Vec<&Task> = self.tasks.values().filter(|t| f.matches(t)).collect();
+                let mut v: Vec<&Task> = matching.collect();
                 match order {
                     TaskOrder::CreatedAsc => v.sort_by_key(|t| (t.created_ns, t.id)),
                     TaskOrder::CreatedDesc => {
@@ -259,9 +258,11 @@ impl TasksState {
                     }
                     _ => v.sort_by_key(|t| std::cmp::Reverse((t.updated_ns, t.id))),
                 }
-                v.into_iter().take(limit).cloned().collect()
+                v
             }
-        }
+        };
+        v.truncate(limit);
+        v.into_iter().cloned().collect()
     }
 
     /// How many tasks pass `f` (order and limit ignored).
