@@ -7,84 +7,16 @@
 
 mod mesh_support;
 
-use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use mesh_support::{check_event, event, fast_config, start_node};
-use net::identity::NodeId;
-use net::mesh::node::MeshNode;
+use mesh_support::udp_proxy::UdpProxy;
+use mesh_support::{check_event, event, fast_config, start_node, wait_connected};
 use net::mesh::session::Event;
 use net::mesh::stream::StreamMode;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A test-only UDP proxy between the first node that sends to it (the client) and `target`;
-/// while `drop_to_target` is set it drops what the client sends, and still forwards what
-/// the target sends back.
-struct OneWayProxy {
-    addr: SocketAddr,
-    drop_to_target: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl OneWayProxy {
-    fn start(target: SocketAddr) -> OneWayProxy {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(1)))
-            .unwrap();
-        let addr = sock.local_addr().unwrap();
-        let drop_to_target = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (d, s) = (Arc::clone(&drop_to_target), Arc::clone(&stop));
-        let handle = std::thread::spawn(move || {
-            let mut client: Option<SocketAddr> = None;
-            let mut buf = vec![0u8; 65536];
-            while !s.load(Ordering::Relaxed) {
-                let Ok((len, from)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                let to = if from == target {
-                    let Some(c) = client else { continue };
-                    c
-                } else {
-                    client = Some(from);
-                    if d.load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    target
-                };
-                let _ = sock.send_to(&buf[..len], to);
-            }
-        });
-        OneWayProxy {
-            addr,
-            drop_to_target,
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for OneWayProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Waits until `node` has a session with `peer` or fails the test.
-fn wait_connected(node: &MeshNode, peer: NodeId) {
-    let deadline = Instant::now() + WAIT;
-    while !node.is_connected(peer) {
-        assert!(Instant::now() < deadline, "no session with {peer:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
 
 /// Waits until `done()` or fails the test with `what`; returns how long it took.
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
@@ -104,12 +36,12 @@ fn a_link_losing_everything_one_way_is_routed_around_over_udp() {
         start_node(fast_config(73)),
     );
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
-    let proxy = OneWayProxy::start(c.local_addr());
+    let proxy = UdpProxy::start(c.local_addr());
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");
     c.connect(b.local_addr(), &b.card(), WAIT).expect("C-B");
     a.connect(proxy.addr, &c.card(), WAIT).expect("A-C");
     for (n, p) in [(&b, ia), (&b, ic), (&c, ia)] {
-        wait_connected(n, p);
+        wait_connected(n, p, WAIT);
     }
     a.add_route(ic, ib).unwrap();
     c.add_route(ia, ib).unwrap();

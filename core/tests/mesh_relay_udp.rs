@@ -7,98 +7,18 @@
 
 mod mesh_support;
 
-use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use mesh_support::{check_event, config, event, fast_config, start_node};
+use mesh_support::udp_proxy::UdpProxy;
+use mesh_support::{check_event, config, event, fast_config, start_node, wait_connected};
 use net::identity::NodeId;
 use net::mesh::node::MeshNode;
 use net::mesh::session::Event;
 use net::mesh::stream::StreamMode;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A test-only UDP proxy between the first node that sends to it (the client) and `target`.
-/// While `paused`, it drops everything; while `tamper` is above zero, it flips one
-/// ciphertext byte of each routed data datagram going from the target to the client.
-struct Proxy {
-    addr: SocketAddr,
-    paused: Arc<AtomicBool>,
-    tamper: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Proxy {
-    fn start(target: SocketAddr) -> Proxy {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(1)))
-            .unwrap();
-        let addr = sock.local_addr().unwrap();
-        let paused = Arc::new(AtomicBool::new(false));
-        let tamper = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (p, t, s) = (paused.clone(), tamper.clone(), stop.clone());
-        let handle = std::thread::spawn(move || {
-            let mut client: Option<SocketAddr> = None;
-            let mut buf = vec![0u8; 65536];
-            while !s.load(Ordering::Relaxed) {
-                let Ok((len, from)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                if p.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let data = &mut buf[..len];
-                let to = if from == target {
-                    let Some(c) = client else { continue };
-                    // A routed data packet (inner flags without HANDSHAKE/HEARTBEAT/CONTROL)
-                    // with a frame: flip a byte of its ciphertext.
-                    if data.starts_with(b"RT")
-                        && len > 18 + 64 + 16 + 8
-                        && data[18 + 3] & 0x0B == 0
-                        && t.load(Ordering::Relaxed) > 0
-                    {
-                        t.fetch_sub(1, Ordering::Relaxed);
-                        data[18 + 64 + 4] ^= 0x80;
-                    }
-                    c
-                } else {
-                    client = Some(from);
-                    target
-                };
-                let _ = sock.send_to(data, to);
-            }
-        });
-        Proxy {
-            addr,
-            paused,
-            tamper,
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Waits until `node` reports a session with `peer` (as responder) or fails the test.
-fn wait_connected(node: &MeshNode, peer: NodeId) {
-    let deadline = Instant::now() + WAIT;
-    while !node.is_connected(peer) {
-        assert!(Instant::now() < deadline, "no session with {peer:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
 
 /// Sends `count` events from `from` to `to` on reliable `stream` in batches (waiting for
 /// credit when refused), from a thread.
@@ -178,8 +98,8 @@ fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");
     c.connect(b.local_addr(), &b.card(), WAIT).expect("C-B");
-    wait_connected(&b, ia);
-    wait_connected(&b, ic);
+    wait_connected(&b, ia, WAIT);
+    wait_connected(&b, ic, WAIT);
     // B must be a neighbour to relay through; a stranger is refused at once.
     assert_eq!(
         a.connect_via(NodeId(99), &c.card(), WAIT)
@@ -188,7 +108,7 @@ fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
         "not_neighbour"
     );
     assert_eq!(a.connect_via(ib, &c.card(), WAIT).expect("A-C via B"), ic);
-    wait_connected(&c, ia);
+    wait_connected(&c, ia, WAIT);
     assert_eq!(a.next_hop(ic), Some(ib));
     assert_eq!(c.next_hop(ia), Some(ib), "C learned the way back");
 
@@ -248,13 +168,13 @@ fn bytes_altered_between_relay_and_destination_are_rejected_and_counted() {
     );
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     // C reaches B through the proxy, so B's datagrams for C pass it.
-    let proxy = Proxy::start(b.local_addr());
+    let proxy = UdpProxy::start(b.local_addr());
     c.connect(proxy.addr, &b.card(), WAIT).expect("C-B");
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");
-    wait_connected(&b, ia);
-    wait_connected(&b, ic);
+    wait_connected(&b, ia, WAIT);
+    wait_connected(&b, ic, WAIT);
     a.connect_via(ib, &c.card(), WAIT).expect("A-C via B");
-    wait_connected(&c, ia);
+    wait_connected(&c, ia, WAIT);
     a.open_stream(ic, 1, StreamMode::Reliable).unwrap();
     proxy.tamper.store(3, Ordering::Relaxed);
     const N: u64 = 2_000;
@@ -284,18 +204,21 @@ fn a_silent_relay_is_routed_around_and_used_again_when_it_returns() {
         start_node(fast_config(64)),
     );
     let (ia, ib, ic, id) = (a.node_id(), b.node_id(), c.node_id(), d.node_id());
-    let (pa, pc) = (Proxy::start(b.local_addr()), Proxy::start(b.local_addr()));
+    let (pa, pc) = (
+        UdpProxy::start(b.local_addr()),
+        UdpProxy::start(b.local_addr()),
+    );
     a.connect(pa.addr, &b.card(), WAIT).expect("A-B");
     c.connect(pc.addr, &b.card(), WAIT).expect("C-B");
     a.connect(d.local_addr(), &d.card(), WAIT).expect("A-D");
     c.connect(d.local_addr(), &d.card(), WAIT).expect("C-D");
     for (n, p) in [(&b, ia), (&b, ic), (&d, ia), (&d, ic)] {
-        wait_connected(n, p);
+        wait_connected(n, p, WAIT);
     }
     a.add_route_hops(ic, id, 3).unwrap();
     c.add_route_hops(ia, id, 3).unwrap();
     a.connect_via(ib, &c.card(), WAIT).expect("A-C via B");
-    wait_connected(&c, ia);
+    wait_connected(&c, ia, WAIT);
     assert_eq!(a.next_hop(ic), Some(ib));
     assert_eq!(c.next_hop(ia), Some(ib));
 

@@ -2,6 +2,8 @@
 //! deterministic simulated network that drives sans-IO endpoints with seeded faults.
 #![allow(dead_code)]
 
+pub mod udp_proxy;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::SocketAddr;
@@ -303,5 +305,14 @@ impl Sim {
         self.nodes[a]
             .connect(now, addr, &card, timestamp)
             .expect("connect");
+    }
+}
+
+/// Waits until `node` has a session with `peer` or fails the test after `limit`.
+pub fn wait_connected(node: &MeshNode, peer: NodeId, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while !node.is_connected(peer) {
+        assert!(Instant::now() < deadline, "no session with {peer:?}");
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
