@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_utils::CachePadded;
 use event_listener::{Event, Listener};
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 
 use super::batch::RedexBatch;
 use super::clock::coarse_now_ns;
@@ -18,6 +18,7 @@ use super::crc32c::Hw;
 use super::crc32c::{Crc, Soft};
 use super::disk::{self, DiskSegment, RecoveryReport};
 use super::error::RedexError;
+use super::ordered::{AfterAppend, OrderedAppender};
 use super::record::{self, ENTRY_LEN, INLINE_LEN};
 use super::segment::{MemSegment, Store};
 use super::sync::{self, SyncCtl};
@@ -116,7 +117,7 @@ impl DiskWriter {
 
 pub(crate) struct State {
     pub store: Store,
-    next_seq: u64,
+    pub(super) next_seq: u64,
     low_seq: u64,
     closed: bool,
     poisoned: bool,
@@ -184,73 +185,6 @@ impl std::fmt::Debug for RedexFile {
     }
 }
 
-/// Holds the append lock so a sequence of appends gets consecutive seqs with no other writer
-/// interleaving (strict replay determinism). Tails and readers wait until it is dropped.
-pub struct OrderedAppender<'a> {
-    core: &'a Core,
-    st: MutexGuard<'a, State>,
-    after: AfterAppend,
-}
-
-/// What an append must do once the file lock is released.
-#[derive(Debug, Clone, Copy, Default)]
-struct AfterAppend {
-    /// A fsync-policy threshold was crossed: request a sync.
-    sync: bool,
-    /// A tail is parked: wake it.
-    wake: bool,
-}
-
-impl AfterAppend {
-    fn merge(&mut self, o: AfterAppend) {
-        self.sync |= o.sync;
-        self.wake |= o.wake;
-    }
-}
-
-impl std::fmt::Debug for OrderedAppender<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrderedAppender").finish_non_exhaustive()
-    }
-}
-
-impl OrderedAppender<'_> {
-    /// Appends one payload; returns its seq.
-    pub fn append(&mut self, payload: &[u8]) -> Result<u64, RedexError> {
-        let (seq, a) = self
-            .core
-            .append_locked(&mut self.st, &[payload], coarse_now_ns())?;
-        self.after.merge(a);
-        Ok(seq)
-    }
-
-    /// Appends a batch with contiguous seqs; `Ok(None)` for an empty batch.
-    pub fn append_batch<P: AsRef<[u8]>>(
-        &mut self,
-        payloads: &[P],
-    ) -> Result<Option<u64>, RedexError> {
-        if payloads.is_empty() {
-            return Ok(None);
-        }
-        let (seq, a) = self
-            .core
-            .append_locked(&mut self.st, payloads, coarse_now_ns())?;
-        self.after.merge(a);
-        Ok(Some(seq))
-    }
-
-    /// The seq the next append gets.
-    pub fn next_seq(&self) -> u64 {
-        self.st.next_seq
-    }
-}
-
-impl Drop for OrderedAppender<'_> {
-    fn drop(&mut self) {
-        self.core.after_append(self.after);
-    }
-}
-
 impl Core {
     pub(crate) fn sync_ctl(&self) -> &SyncCtl {
         &self.sync
@@ -272,7 +206,7 @@ impl Core {
     /// Dispatches once to a copy of the append path specialised for the checksum engine
     /// chosen at open, so the record loop has the engine's instructions inline.
     #[inline]
-    fn append_locked<P: AsRef<[u8]>>(
+    pub(super) fn append_locked<P: AsRef<[u8]>>(
         &self,
         st: &mut State,
         payloads: &[P],
@@ -432,7 +366,7 @@ impl Core {
     /// critical section comes first, either the tail sees the new seq or the append sees the
     /// tail counted (its listener registered before) and notifies.
     #[inline]
-    fn after_append(&self, after: AfterAppend) {
+    pub(super) fn after_append(&self, after: AfterAppend) {
         if after.sync {
             self.sync.request();
         }
