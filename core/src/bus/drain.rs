@@ -7,6 +7,12 @@
 //! of `sleeping`. So either the worker sees the new event or the producer sees the worker asleep
 //! and unparks it; no wakeup is lost and no timer is involved.
 //!
+//! While events stream into a shard one at a time, a worker may hold them back for a short
+//! coalescing window (`drain_linger_ns`, see `linger.rs`) so that it pops runs of events the
+//! producer has moved past instead of each event right after it lands. A worker holding events
+//! keeps spinning (it never parks while a window is open, so the sleep protocol above is
+//! unchanged), and a waiting flush or a shutdown ends every window at once.
+//!
 //! A batch the adapter refuses is retried with a short backoff; after the last retry its events
 //! are counted as `adapter_failed` and never silently forgotten.
 
@@ -18,6 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::linger::Linger;
 use super::ring::{PopSink, ShardRing};
 use super::stats::ShardCounters;
 use super::{DRAINING, Inner};
@@ -47,14 +54,45 @@ fn run(inner: &Inner, w: usize) {
     let mut batch: Vec<Delivery> = Vec::with_capacity(inner.config.drain_batch);
     let mut inline: Vec<(usize, usize)> = Vec::with_capacity(inner.config.drain_batch);
     let signal = &inner.workers[w];
+    let mut linger = Linger::new(
+        Duration::from_nanos(inner.config.drain_linger_ns),
+        mine.len(),
+        inner.config.ring_capacity,
+        inner.config.drain_batch,
+    );
+    // A flush waiting or shutdown begun: no window opens or stays open.
+    let urgent = || {
+        inner.flushing.load(Ordering::Acquire) != 0
+            || inner.state.load(Ordering::Acquire) != super::RUNNING
+    };
     let mut idle = 0u32;
     loop {
         let mut moved = 0;
-        for &s in &mine {
-            moved += drain_shard(inner, s, &mut batch, &mut inline);
+        let mut holding = false;
+        for (k, &s) in mine.iter().enumerate() {
+            let ring = &inner.shards[s].ring;
+            if linger.waiting(k, ring, urgent) {
+                holding = true;
+                continue;
+            }
+            if !ring.has_ready() {
+                continue;
+            }
+            if linger.open(k, ring, urgent) {
+                holding = true;
+                continue;
+            }
+            let n = drain_shard(inner, s, &mut batch, &mut inline);
+            linger.popped(k, n);
+            moved += n;
         }
         if moved > 0 {
             idle = 0;
+            continue;
+        }
+        if holding {
+            // Events are waiting for a window to end: keep checking, never park.
+            std::hint::spin_loop();
             continue;
         }
         let pending = || mine.iter().any(|&s| !inner.shards[s].ring.is_empty());
@@ -97,9 +135,6 @@ fn drain_shard(
     inline: &mut Vec<(usize, usize)>,
 ) -> usize {
     let shard = &inner.shards[s];
-    if !shard.ring.has_ready() {
-        return 0;
-    }
     let ts_ns = inner.next_ts();
     batch.clear();
     pop_into(&shard.ring, inner.config.drain_batch, ts_ns, batch, inline);

@@ -10,6 +10,7 @@
 pub mod cursor;
 mod drain;
 pub mod filter;
+mod linger;
 mod link;
 mod placement;
 mod poll;
@@ -110,6 +111,9 @@ pub(crate) struct Inner {
     rr: CachePadded<AtomicU64>,
     /// Own cache line: the drain worker updates it per batch; producers read the fields around.
     clock: CachePadded<AtomicU64>,
+    /// Flush calls in progress; while non-zero no drain worker holds events back
+    /// (`drain_linger_ns`). Own cache line: drain workers read it on every pass.
+    flushing: CachePadded<AtomicU64>,
     /// Notified after every stored batch and when the bus closes (flush, subscribers).
     progress: event_listener::Event,
     /// Notified when a drain frees ring slots or the bus closes (`block` producers).
@@ -194,6 +198,7 @@ impl EventBus {
             active: CachePadded::new(AtomicU64::new(0)),
             rr: CachePadded::new(AtomicU64::new(0)),
             clock: CachePadded::new(AtomicU64::new(0)),
+            flushing: CachePadded::new(AtomicU64::new(0)),
             progress: event_listener::Event::new(),
             space: event_listener::Event::new(),
             last_adapter_error: Mutex::new(None),
@@ -379,6 +384,9 @@ impl EventBus {
             return Err(Error::ShuttingDown);
         }
         let deadline = Instant::now() + timeout;
+        // Counted before the targets are read: from here on no drain window holds events back.
+        inner.flushing.fetch_add(1, AtomicOrdering::SeqCst);
+        let _flushing = ActiveGuard(&inner.flushing);
         let targets: Vec<u64> = inner.shards.iter().map(|s| s.ring.tail()).collect();
         for w in 0..inner.workers.len() {
             inner.wake_worker(w, true);

@@ -444,9 +444,17 @@ impl ShardRing {
     /// with this check reads only `head` and the one slot it would pop next, so it does not
     /// pull the tail's cache line away from producers between two of their pushes.
     pub(crate) fn has_ready(&self) -> bool {
-        let head = self.head.load(Ordering::Relaxed);
-        let slot = &self.slots[(head & self.mask) as usize];
-        slot.stamp.load(Ordering::Acquire) == head + 1
+        self.ready_at(0)
+    }
+
+    /// True if the event `ahead` positions after the head is published (so, with a single
+    /// consumer, at least `ahead + 1` events are ready). Reads `head` and that one slot only;
+    /// approximate under concurrency like [`ShardRing::has_ready`]. `ahead` must be less than
+    /// the capacity (a larger one would read a slot of the previous lap).
+    pub(crate) fn ready_at(&self, ahead: u64) -> bool {
+        let pos = self.head.load(Ordering::Relaxed) + ahead;
+        let slot = &self.slots[(pos & self.mask) as usize];
+        slot.stamp.load(Ordering::Acquire) == pos + 1
     }
 }
 
