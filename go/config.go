@@ -18,6 +18,10 @@ type Config struct {
 	DrainBatch int `json:"drain_batch,omitempty"`
 	// DrainWorkers is the number of drain threads (0 = automatic).
 	DrainWorkers int `json:"drain_workers,omitempty"`
+	// DrainLingerNs is the drain workers' coalescing window in nanoseconds (0..=1000000): while
+	// events stream into a shard, its worker waits up to this long to pop a run of them at
+	// once (docs/bus.md). nil = the engine default (5000); a pointer to 0 turns it off.
+	DrainLingerNs *int `json:"drain_linger_ns,omitempty"`
 	// MaxEventBytes is the largest accepted event (default 1 MiB).
 	MaxEventBytes int `json:"max_event_bytes,omitempty"`
 	// Adapter is the adapter object exactly as the engine takes it, e.g.
