@@ -5,7 +5,7 @@
 //! the pieces underneath:
 //!
 //! - `ingest/*`: the producer-side cost of `ingest`, `ingest_batch(1000)` and `ingest_str` with
-//!   64-byte events. Events are built (and, except for `ingest_str`, validated) outside the
+//!   64-byte events (`ingest_str` also with the drain's coalescing window off, `_no_linger`). Events are built (and, except for `ingest_str`, validated) outside the
 //!   timer, each with its own buffer. The ring (2^16 slots) never fills inside the timer: the
 //!   benchmark times chunks of at most half a ring and calls `flush()` between chunks, outside
 //!   the timer, so no backpressure path runs and what is measured is the push into a ring with
@@ -47,11 +47,17 @@ fn events(from: u64, n: u64) -> Vec<Event> {
 /// would be a bench bug and fails loudly instead of silently timing a drop path), and a small
 /// retention so memory stays flat (evictions happen on the drain thread).
 fn ingest_bus(shards: u16) -> EventBus {
+    ingest_bus_linger(shards, net::config::DEFAULT_DRAIN_LINGER_NS)
+}
+
+/// [`ingest_bus`] with the drain workers' coalescing window set to `linger_ns` (0 = off).
+fn ingest_bus_linger(shards: u16, linger_ns: u64) -> EventBus {
     let config = EventBusConfig::builder()
         .num_shards(shards)
         .ring_capacity(RING)
         .backpressure(Backpressure::FailProducer)
         .memory(1 << 16, 64 << 20)
+        .drain_linger_ns(linger_ns)
         .build()
         .expect("valid config");
     EventBus::new(config).expect("bus")
@@ -96,20 +102,27 @@ fn bench_ingest(c: &mut Criterion) {
             })
         });
     }
+    // The raw path with the default coalescing window and without one (`drain_linger_ns` 0).
+    for (name, linger_ns) in [
+        ("str_64b_parse_1shard", net::config::DEFAULT_DRAIN_LINGER_NS),
+        ("str_64b_parse_1shard_no_linger", 0),
+    ] {
+        let bus = ingest_bus_linger(1, linger_ns);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                timed_chunks(
+                    &bus,
+                    iters,
+                    1,
+                    |from, n| (from..from + n).map(payload).collect(),
+                    |bus, text: String| {
+                        black_box(bus.ingest_str(&text).expect("ingest_str"));
+                    },
+                )
+            })
+        });
+    }
     let bus = ingest_bus(1);
-    g.bench_function("str_64b_parse_1shard", |b| {
-        b.iter_custom(|iters| {
-            timed_chunks(
-                &bus,
-                iters,
-                1,
-                |from, n| (from..from + n).map(payload).collect(),
-                |bus, text: String| {
-                    black_box(bus.ingest_str(&text).expect("ingest_str"));
-                },
-            )
-        })
-    });
     g.throughput(Throughput::Elements(1000));
     g.bench_function("batch1000_64b_1shard", |b| {
         b.iter_custom(|iters| {
