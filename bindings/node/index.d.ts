@@ -116,6 +116,7 @@ export interface BusConfig {
   partition_key?: string | null | undefined;
   drain_batch?: number | undefined;
   drain_workers?: number | undefined;
+  drain_linger_ns?: number | undefined;
   max_event_bytes?: number | undefined;
   adapter?: AdapterConfig | undefined;
 }
@@ -131,6 +132,7 @@ export interface NormalizedConfig {
   partition_key: string | null;
   drain_batch: number;
   drain_workers: number;
+  drain_linger_ns: number;
   max_event_bytes: number;
   adapter:
     | { type: 'memory'; max_events_per_shard: number; max_bytes_per_shard: number }

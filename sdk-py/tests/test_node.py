@@ -28,7 +28,10 @@ def test_keywords_map_to_engine_keys() -> None:
         assert cfg["backpressure"] == {"mode": "fail_producer"}
     with NetNode({"drain_batch": 64}, backpressure={"mode": "block", "timeout_ms": 5}) as node:
         assert node.config["drain_batch"] == 64
+        assert node.config["drain_linger_ns"] == 5000
         assert node.config["backpressure"] == {"mode": "block", "timeout_ms": 5}
+    with NetNode(drain_linger_ns=0) as node:
+        assert node.config["drain_linger_ns"] == 0
 
 
 def test_config_is_validated_by_the_engine() -> None:
@@ -45,6 +48,9 @@ def test_config_is_validated_by_the_engine() -> None:
     with pytest.raises(net_sdk.ConfigError) as info:
         NetNode({"num_shards": 2}, shards=4)
     assert info.value.key == "num_shards"
+    with pytest.raises(net_sdk.ConfigError) as info:
+        NetNode(drain_linger_ns=1_000_001)
+    assert info.value.key == "drain_linger_ns"
     with pytest.raises(TypeError):
         NetNode(shardz=4)  # type: ignore[call-arg]
 

@@ -98,6 +98,11 @@ export interface NodeOptions {
   drainBatch?: number | undefined;
   /** `drain_workers`: drain threads, 0 = automatic (default). */
   drainWorkers?: number | undefined;
+  /**
+   * `drain_linger_ns`: longest wait, in nanoseconds, of a drain worker for more events while
+   * they stream into a shard (default 5000; 0 = off; at most 1,000,000). See `docs/bus.md`.
+   */
+  drainLingerNs?: number | undefined;
   /** `max_event_bytes`: largest accepted event (default 1 MiB). */
   maxEventBytes?: number | undefined;
   /** `adapter` (default `'memory'`). */
@@ -111,6 +116,7 @@ const TOP: Readonly<Record<string, string>> = {
   partitionKey: 'partition_key',
   drainBatch: 'drain_batch',
   drainWorkers: 'drain_workers',
+  drainLingerNs: 'drain_linger_ns',
   maxEventBytes: 'max_event_bytes',
 };
 const BACKPRESSURE: Readonly<Record<string, string>> = {

@@ -32,6 +32,7 @@ describe('options', () => {
       partitionKey: 'user.id',
       drainBatch: 64,
       drainWorkers: 1,
+      drainLingerNs: 2000,
       maxEventBytes: 4096,
       adapter: { type: 'memory', maxEventsPerShard: 100, maxBytesPerShard: 1 << 20 },
     });
@@ -42,6 +43,7 @@ describe('options', () => {
       partition_key: 'user.id',
       drain_batch: 64,
       drain_workers: 1,
+      drain_linger_ns: 2000,
       max_event_bytes: 4096,
       adapter: { type: 'memory', max_events_per_shard: 100, max_bytes_per_shard: 1 << 20 },
     });

@@ -303,6 +303,13 @@ impl NetBuilder {
         self
     }
 
+    /// Longest wait of a drain worker for more events while they stream into a shard, in
+    /// nanoseconds (0 = off, at most 1,000,000; default 5000). See `docs/bus.md`.
+    pub fn drain_linger_ns(mut self, ns: u64) -> Self {
+        self.config.drain_linger_ns = ns;
+        self
+    }
+
     /// Uses the in-memory adapter with its default retention (the default adapter).
     pub fn memory(mut self) -> Self {
         self.config.adapter = AdapterConfig::default();

@@ -123,6 +123,10 @@ async fn invalid_configuration_is_a_typed_error_naming_the_key() {
             Net::builder().memory_with(0, 1024).build().await,
             "adapter.max_events_per_shard",
         ),
+        (
+            Net::builder().drain_linger_ns(1_000_001).build().await,
+            "drain_linger_ns",
+        ),
         (Net::from_json(r#"{"num_shard": 4}"#), "num_shard"),
         (
             Net::from_json(r#"{"backpressure": "drop_oldes"}"#),
@@ -186,4 +190,18 @@ async fn invalid_input_filter_and_cursor_are_typed_errors() {
         node.emit_str("1").unwrap_err().kind(),
         ErrorKind::ShuttingDown
     );
+}
+
+#[tokio::test]
+async fn drain_linger_is_set_by_the_builder_and_off_still_delivers() {
+    let default = Net::builder().build().await.unwrap();
+    assert_eq!(default.config().drain_linger_ns, 5000);
+    let node = Net::builder().drain_linger_ns(0).build().await.unwrap();
+    assert_eq!(node.config().drain_linger_ns, 0);
+    for i in 0..100 {
+        node.emit(&json!({"i": i})).unwrap();
+    }
+    node.flush().await.unwrap();
+    let got = node.poll(PollRequest::new(1000)).unwrap();
+    assert_eq!(got.events.len(), 100);
 }

@@ -31,6 +31,7 @@ KEYWORDS = {
     "max_event_bytes": "max_event_bytes",
     "drain_batch": "drain_batch",
     "drain_workers": "drain_workers",
+    "drain_linger_ns": "drain_linger_ns",
     "adapter": "adapter",
 }
 
@@ -77,6 +78,7 @@ class NetNode:
         max_event_bytes: Optional[int] = None,
         drain_batch: Optional[int] = None,
         drain_workers: Optional[int] = None,
+        drain_linger_ns: Optional[int] = None,
         adapter: Union[str, Mapping[str, Any], None] = None,
     ) -> None:
         self._bus = net.EventBus(
@@ -89,6 +91,7 @@ class NetNode:
                 max_event_bytes=max_event_bytes,
                 drain_batch=drain_batch,
                 drain_workers=drain_workers,
+                drain_linger_ns=drain_linger_ns,
                 adapter=adapter,
             )
         )
