@@ -1,6 +1,7 @@
 package net
 
 import (
+	"encoding/json"
 	"runtime"
 	"syscall"
 	"testing"
@@ -150,6 +151,23 @@ func BenchmarkCgoTransition(b *testing.B) {
 	for b.Loop() {
 		if libABIVersion() != ABIVersion {
 			b.Fatal("ABI mismatch")
+		}
+	}
+	cpu.report(b.N, "cpu-ns/op")
+}
+
+// BenchmarkReferenceJSONValid is a peer measured in the same run, with no cgo and no bus: Go's
+// own encoding/json.Valid on the same 64-byte event. It shows how fast this machine is at the
+// moment of the run, so IngestRaw figures from different periods can be compared through
+// their ratio to it (on a shared host the vCPU's speed varies from period to period).
+func BenchmarkReferenceJSONValid(b *testing.B) {
+	raw := []byte(event64)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	cpu := startCPU(b)
+	for b.Loop() {
+		if !json.Valid(raw) {
+			b.Fatal("event64 is not valid JSON")
 		}
 	}
 	cpu.report(b.N, "cpu-ns/op")
