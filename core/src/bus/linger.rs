@@ -173,6 +173,16 @@ mod tests {
     const CALM: fn() -> bool = || false;
     const URGENT: fn() -> bool = || true;
 
+    /// A 1024-slot ring and a [`WINDOW`] linger whose shard 0 has just popped one event, so
+    /// the next event found ready counts as part of a stream.
+    fn streaming() -> (ShardRing, Linger) {
+        let ring = ShardRing::new(1024);
+        let mut l = linger(WINDOW, 1024, 1024);
+        push(&ring, 1);
+        l.popped(0, ring.pop_batch(10, |_, _| {}));
+        (ring, l)
+    }
+
     #[test]
     fn an_isolated_event_is_popped_at_once() {
         let ring = ShardRing::new(1024);
@@ -192,10 +202,7 @@ mod tests {
 
     #[test]
     fn a_stream_waits_until_the_deadline_then_pops() {
-        let ring = ShardRing::new(1024);
-        let mut l = linger(WINDOW, 1024, 1024);
-        push(&ring, 1);
-        l.popped(0, ring.pop_batch(10, |_, _| {}));
+        let (ring, mut l) = streaming();
         advance(STREAM_GAP / 2);
         push(&ring, 3);
         assert!(
@@ -219,10 +226,7 @@ mod tests {
 
     #[test]
     fn enough_ready_events_end_or_prevent_a_window() {
-        let ring = ShardRing::new(1024);
-        let mut l = linger(WINDOW, 1024, 1024);
-        push(&ring, 1);
-        l.popped(0, ring.pop_batch(10, |_, _| {}));
+        let (ring, mut l) = streaming();
         push(&ring, 1);
         assert!(l.open(0, &ring, CALM));
         push(&ring, ENOUGH - 2);
@@ -236,10 +240,7 @@ mod tests {
 
     #[test]
     fn urgency_ends_or_prevents_a_window() {
-        let ring = ShardRing::new(1024);
-        let mut l = linger(WINDOW, 1024, 1024);
-        push(&ring, 1);
-        l.popped(0, ring.pop_batch(10, |_, _| {}));
+        let (ring, mut l) = streaming();
         push(&ring, 1);
         assert!(!l.open(0, &ring, URGENT));
         assert!(l.open(0, &ring, CALM));
