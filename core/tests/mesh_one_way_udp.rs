@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mesh_support::udp_proxy::UdpProxy;
-use mesh_support::{check_event, event, fast_config, start_node, wait_connected};
+use mesh_support::{check_event, event, fast_config, start_three, wait_connected};
 use net::mesh::session::Event;
 use net::mesh::stream::StreamMode;
 
@@ -30,11 +30,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
 
 #[test]
 fn a_link_losing_everything_one_way_is_routed_around_over_udp() {
-    let (a, b, c) = (
-        start_node(fast_config(71)),
-        start_node(fast_config(72)),
-        start_node(fast_config(73)),
-    );
+    let (a, b, c) = start_three(fast_config, 71);
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     let proxy = UdpProxy::start(c.local_addr());
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");

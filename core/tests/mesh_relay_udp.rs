@@ -12,7 +12,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mesh_support::udp_proxy::UdpProxy;
-use mesh_support::{check_event, config, event, fast_config, start_node, wait_connected};
+use mesh_support::{
+    check_event, config, event, fast_config, start_node, start_three, wait_connected,
+};
 use net::identity::NodeId;
 use net::mesh::node::MeshNode;
 use net::mesh::session::Event;
@@ -90,11 +92,7 @@ fn receive(node: &MeshNode, stream: u64, count: u64, limit: Duration) -> Vec<Eve
 
 #[test]
 fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
-    let (a, b, c) = (
-        start_node(config(41)),
-        start_node(config(42)),
-        start_node(config(43)),
-    );
+    let (a, b, c) = start_three(config, 41);
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     a.connect(b.local_addr(), &b.card(), WAIT).expect("A-B");
     c.connect(b.local_addr(), &b.card(), WAIT).expect("C-B");
@@ -161,11 +159,7 @@ fn a_to_c_through_b_with_a_relayed_handshake_and_reliable_streams_both_ways() {
 
 #[test]
 fn bytes_altered_between_relay_and_destination_are_rejected_and_counted() {
-    let (a, b, c) = (
-        start_node(config(51)),
-        start_node(config(52)),
-        start_node(config(53)),
-    );
+    let (a, b, c) = start_three(config, 51);
     let (ia, ib, ic) = (a.node_id(), b.node_id(), c.node_id());
     // C reaches B through the proxy, so B's datagrams for C pass it.
     let proxy = UdpProxy::start(b.local_addr());

@@ -34,6 +34,19 @@ pub fn start_node(c: EndpointConfig) -> Arc<MeshNode> {
     Arc::new(MeshNode::start(NodeConfig::new(c, addr)).expect("start"))
 }
 
+/// Three `MeshNode`s on 127.0.0.1 whose identities are seeds `first`, `first + 1` and
+/// `first + 2`, each configured by `make` (e.g. [`config`] or [`fast_config`]).
+pub fn start_three(
+    make: fn(u8) -> EndpointConfig,
+    first: u8,
+) -> (Arc<MeshNode>, Arc<MeshNode>, Arc<MeshNode>) {
+    (
+        start_node(make(first)),
+        start_node(make(first + 1)),
+        start_node(make(first + 2)),
+    )
+}
+
 /// [`config`] with timers short enough for failover tests over real UDP: heartbeats every
 /// 50 ms, a peer failed after 1.5 s, a direct link down after 400 ms, retransmits after 50 ms.
 pub fn fast_config(n: u8) -> EndpointConfig {
