@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -171,4 +172,52 @@ func BenchmarkReferenceJSONValid(b *testing.B) {
 		}
 	}
 	cpu.report(b.N, "cpu-ns/op")
+}
+
+// interleaveChunk is how many calls of one kind BenchmarkIngestRawInterleaved makes before it
+// switches to the other kind: long enough that the clock reads are noise, short enough (tens of
+// microseconds) that both kinds see the vCPU at the same speed.
+const interleaveChunk = 256
+
+// BenchmarkIngestRawInterleaved alternates chunks of IngestRaw and of encoding/json.Valid on
+// the same event, in one goroutine on one OS thread, and reports each one's ns per call
+// ("ingest-ns/op", "json-valid-ns/op") and their ratio. The separate benchmarks run seconds
+// apart, and the host's speed can change in between; here both see the same moments and the
+// same CPU, so the ratio says how IngestRaw compares with Go validating the bytes alone.
+func BenchmarkIngestRawInterleaved(b *testing.B) {
+	bus := benchBus(b)
+	raw := []byte(event64)
+	runtime.LockOSThread()
+	b.Cleanup(runtime.UnlockOSThread)
+	var ingestNs, validNs int64
+	pending, calls := 0, 0
+	for b.Loop() {
+		t0 := time.Now()
+		for range interleaveChunk {
+			if _, err := bus.IngestRaw(event64); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for range interleaveChunk {
+			if !json.Valid(raw) {
+				b.Fatal("event64 is not valid JSON")
+			}
+		}
+		ingestNs += t1.Sub(t0).Nanoseconds()
+		validNs += time.Since(t1).Nanoseconds()
+		calls += interleaveChunk
+		pending += interleaveChunk
+		if pending >= halfRing {
+			b.StopTimer()
+			if err := bus.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			pending = 0
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(float64(ingestNs)/float64(calls), "ingest-ns/op")
+	b.ReportMetric(float64(validNs)/float64(calls), "json-valid-ns/op")
+	b.ReportMetric(float64(ingestNs)/float64(validNs), "ingest/valid")
 }
