@@ -11,7 +11,9 @@
 //!   the timer, so no backpressure path runs and what is measured is the push into a ring with
 //!   room (plus the wake-up check of the drain worker, which runs concurrently on another thread
 //!   and competes for the CPU, as it does in production).
-//! - `event/*`: JSON validation alone, and `Event::from_str` (validation + copy into a buffer).
+//! - `event/*`: JSON validation alone (the 64-byte event, a nested 127-byte one, a flat
+//!   200-byte object compact and pretty-printed), and `Event::from_str` (validation + copy into
+//!   a buffer).
 //! - `filter/*`: evaluating compiled filters against a raw 64-byte event (the engine parses it).
 //! - `cursor/*`: encoding and decoding a 4-shard cursor.
 //! - `poll/*`: one `poll` of 100 events (with and without a filter) from a flushed bus.
@@ -160,6 +162,19 @@ fn bench_event(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(nested.len() as u64));
     g.bench_function("validate_nested", |b| {
         b.iter(|| net::event::validate(black_box(nested.as_bytes())).expect("valid"))
+    });
+    // A compact flat object of about 200 bytes (the validator's fast path), and the same
+    // fields pretty-printed (the general scanner).
+    let flat = r#"{"token":"hello","index":12345,"kind":"click","value":512.25,"ok":true,"user":"someone@example.com","session":"a1b2c3d4e5f6","ts":1732723200123,"flag":false,"ref":null,"note":"plain text here ok"}"#;
+    g.throughput(Throughput::Bytes(flat.len() as u64));
+    g.bench_function("validate_200b", |b| {
+        b.iter(|| net::event::validate(black_box(flat.as_bytes())).expect("valid"))
+    });
+    let value: serde_json::Value = serde_json::from_str(flat).expect("valid");
+    let pretty = serde_json::to_string_pretty(&value).expect("serializes");
+    g.throughput(Throughput::Bytes(pretty.len() as u64));
+    g.bench_function("validate_200b_pretty", |b| {
+        b.iter(|| net::event::validate(black_box(pretty.as_bytes())).expect("valid"))
     });
     g.finish();
 }

@@ -40,6 +40,44 @@ fn doc() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A compact flat object (the validator's fast path): scalar values only, keys and string
+/// values mostly plain (some with escapes or brackets, which the fast path leaves to the
+/// general scanner), of lengths that put tokens on both sides of 64-byte block edges.
+fn flat_doc() -> impl Strategy<Value = Value> {
+    let scalar = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        "[ -!#-~é😀]{0,24}".prop_map(Value::from),
+        "[a-z :,é]{40,150}".prop_map(Value::from),
+        "[a-z\"\\\\{}\\[\\]\u{1}]{0,6}".prop_map(Value::from),
+    ];
+    prop::collection::btree_map("[a-z0-9 :,é]{0,12}", scalar, 0..12)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+}
+
+/// Applies `edits` (remove, insert, replace, or insert a run of plain bytes) to `bytes`.
+fn mutate(bytes: &mut Vec<u8>, edits: &[(prop::sample::Index, u8, u8)]) {
+    for (at, op, c) in edits {
+        let i = if bytes.is_empty() {
+            0
+        } else {
+            at.index(bytes.len())
+        };
+        match op {
+            0 if !bytes.is_empty() => {
+                bytes.remove(i);
+            }
+            1 => bytes.insert(i, *c),
+            2 if !bytes.is_empty() => bytes[i] = *c,
+            _ => bytes
+                .splice(i..i, std::iter::repeat_n(b'x', usize::from(*c % 70)))
+                .for_each(drop),
+        }
+    }
+}
+
 /// JSON-ish bytes that mutations insert.
 const ALPHABET: &[u8] = b"{}[]\",:0123456789-+.eE \\/ubfnrtaxlsDd\t\n\x01";
 
@@ -109,6 +147,28 @@ proptest! {
     fn arbitrary_bytes_get_the_previous_validators_errors(bytes in prop::collection::vec(prop::sample::select(b"{}[]\",:0 1x\\u\x01\x7f\xc3\xa9\xff".to_vec()), 0..200)) {
         let (now, before) = both(&bytes);
         prop_assert_eq!(now, before, "{:?}", String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn flat_objects_are_accepted(v in flat_doc()) {
+        let text = serde_json::to_vec(&v).unwrap();
+        prop_assert_eq!(both(&text), (Ok(()), Ok(())), "{:?}", String::from_utf8_lossy(&text));
+    }
+
+    #[test]
+    fn mutated_flat_objects_get_the_previous_validators_errors(
+        v in flat_doc(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, prop::sample::select(ALPHABET.to_vec())), 1..4),
+    ) {
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        mutate(&mut bytes, &edits);
+        let (now, before) = both(&bytes);
+        prop_assert_eq!(now, before, "{:?}", String::from_utf8_lossy(&bytes));
+        if let Ok(text) = std::str::from_utf8(&bytes)
+            && !(text.contains("\\u") && text.contains(['e', 'E']))
+        {
+            prop_assert_eq!(now.is_ok(), reference(text), "{:?}", text);
+        }
     }
 
     #[test]

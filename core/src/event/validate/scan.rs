@@ -1,6 +1,6 @@
-//! `validate_json`: a strict, allocation-free RFC 8259 syntax check for one JSON text.
+//! The general scanner: a strict, allocation-free RFC 8259 syntax check of any JSON text, with
+//! the offset and reason of the first error.
 //!
-//! The bus validates every event it accepts from bytes, so this sits on the ingest hot path.
 //! It never builds a value: one forward pass over the bytes with the index in a register, and
 //! an explicit container stack packed into one `u128` (one bit per level: object or array, so
 //! no recursion and no allocation). String bodies are not scanned byte by byte: the text is
@@ -9,36 +9,10 @@
 //! window and shared by every string in it, so finding the end of a plain run is a shift and a
 //! count of trailing zeros. The same pass records whether any byte has bit 7 set; UTF-8 is
 //! only checked when one does (outside strings any such byte is already a syntax error), so a
-//! pure-ASCII text (the common event) skips the UTF-8 pass entirely.
-//!
-//! Accepts exactly one value with optional surrounding whitespace (space, tab, LF, CR), and
-//! exactly what `serde_json` accepts when it parses into a `Value` (the property tests in
-//! `core/tests/json_validate.rs` check this). Rejects: invalid UTF-8, trailing data, control
-//! characters in strings, invalid escapes, lone UTF-16 surrogates in `\u` escapes (so every
-//! accepted event also parses into a `serde_json::Value`), numbers outside the JSON grammar
-//! (`01`, `.5`, `1.`, `+1`, `NaN`), and nesting deeper than [`MAX_DEPTH`].
-//! Not done: numbers are not range-checked (`1e400` is valid JSON); when a text has both invalid
-//! UTF-8 and a syntax error, which of the two is reported is not specified.
+//! pure-ASCII text skips the UTF-8 pass entirely. What it accepts is described in the parent
+//! module's docs; it is the reference the fast path (`flat.rs`) must agree with.
 
-use std::fmt;
-
-/// Deepest nesting of arrays and objects accepted.
-pub const MAX_DEPTH: usize = 128;
-
-/// Where and why a text is not valid JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    /// Byte offset of the problem.
-    pub offset: usize,
-    /// What is wrong.
-    pub reason: &'static str,
-}
-
-impl fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.reason, self.offset)
-    }
-}
+use super::{MAX_DEPTH, SyntaxError};
 
 /// Bytes that end a plain run inside a string: `"`, `\` and control characters.
 static STRING_STOP: [bool; 256] = {
@@ -83,7 +57,7 @@ fn digits(b: &[u8], mut i: usize) -> usize {
 
 /// A number starting at `i`; returns the index after it.
 #[inline(always)]
-fn number(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
+pub(super) fn number(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
     if b.get(i) == Some(&b'-') {
         i += 1;
     }
@@ -114,7 +88,7 @@ fn number(b: &[u8], mut i: usize) -> Result<usize, SyntaxError> {
 }
 
 #[inline(always)]
-fn literal(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, SyntaxError> {
+pub(super) fn literal(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, SyntaxError> {
     match b.get(i..) {
         Some(rest) if rest.starts_with(word) => Ok(i + word.len()),
         _ => Err(fail(i, "invalid literal")),
@@ -182,12 +156,21 @@ struct Windows<'a> {
 }
 
 impl<'a> Windows<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        Windows {
-            b,
-            at: usize::MAX,
-            stops: 0,
-            high: 0,
+    /// Windows of `b`, with the masks of window 0 when the caller already has them.
+    fn new(b: &'a [u8], first: Option<FirstWindow>) -> Self {
+        match first {
+            Some(w) => Windows {
+                b,
+                at: 0,
+                stops: w.stops,
+                high: w.high,
+            },
+            None => Windows {
+                b,
+                at: usize::MAX,
+                stops: 0,
+                high: 0,
+            },
         }
     }
 
@@ -339,12 +322,23 @@ fn object_key(b: &[u8], i: usize, win: &mut Windows<'_>) -> Result<usize, Syntax
     Ok(i + 1)
 }
 
-/// Checks that `bytes` are exactly one JSON value (see the module docs).
-pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
+/// The masks of the first 64-byte window of a text (bytes `0..min(64, len)`), computed
+/// elsewhere (by the fast path before it declined the text). Bits past the end of the text are 0.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FirstWindow {
+    /// `"`, `\` and control characters.
+    pub stops: u64,
+    /// Bytes with bit 7 set.
+    pub high: u64,
+}
+
+/// Checks that `bytes` are exactly one JSON value (see the parent module's docs), reusing the
+/// masks of the first window when given.
+pub(super) fn validate_json(bytes: &[u8], first: Option<FirstWindow>) -> Result<(), SyntaxError> {
     let b = bytes;
     let mut i = 0usize;
     // The string scanner's windows; records whether a string's window held non-ASCII bytes.
-    let mut win = Windows::new(b);
+    let mut win = Windows::new(b, first);
     // Bit k = container at depth `depth - k` is an object (1) or an array (0).
     let mut kinds: u128 = 0;
     let mut depth = 0usize;
@@ -424,6 +418,11 @@ fn check_utf8(b: &[u8], high: u64) -> Result<(), SyntaxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scanner on its own (no first window from the fast path).
+    fn validate_json(b: &[u8]) -> Result<(), SyntaxError> {
+        super::validate_json(b, None)
+    }
 
     #[test]
     fn window_masks_match_the_byte_definition() {

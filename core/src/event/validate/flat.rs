@@ -1,0 +1,188 @@
+//! The fast path for the common event: one compact, flat JSON object.
+//!
+//! Promises: [`is_flat_object`] returns `true` only for a text that is valid JSON (the general
+//! scanner in `scan.rs` would accept it; debug builds check this on every call). It recognises
+//! `{"key":value,...}` with no whitespace, no escapes, no nested objects or arrays, and values
+//! that are strings, numbers, `true`, `false` or `null`, of any length. Everything else (also
+//! every invalid text) gets `false`, and the caller runs the general scanner, which gives the
+//! verdict and the error offset. Not promised: that every flat object is recognised (`{}` is
+//! left to the general scanner).
+//!
+//! How: each 64-byte block is classified into bit masks (`classify.rs`); the string interiors
+//! are the prefix XOR of the quote mask (no escapes, so every quote is real). The grammar of a
+//! flat object is then a handful of mask equations, checked for the whole block at once:
+//! a key starts right after `{` or `,`; the closing quote of every key (found by adding the
+//! key starts to the string mask: the carry runs through each key's string to its closing
+//! quote) is followed by `:`, and every `:` follows one; right after every `:` a value string
+//! or a scalar run starts, and nothing else starts anywhere; right after every value comes `,`
+//! or the final `}`. Shifts carry one bit and the add carries its overflow into the next
+//! block. Scalar runs (there are a few per event) are parsed one by one. The UTF-8 check runs
+//! only when a byte has bit 7 set. A text over 64 bytes first gets a quick pass that declines
+//! it on any bracket (other than the outer two), escape or control character, so a text that
+//! stops being flat late costs one cheap pass, not the full one. When the fast path declines
+//! in the first block, it hands that block's masks to the general scanner.
+
+use super::classify::{Block, Classify};
+use super::scan::{FirstWindow, literal, number};
+
+/// The scalar (number or literal) starting at `i` ends right before a `,` or `}`.
+#[inline(always)]
+fn scalar_ok(b: &[u8], i: usize) -> bool {
+    let end = match b.get(i) {
+        Some(b'-' | b'0'..=b'9') => number(b, i),
+        Some(b't') => literal(b, i, b"true"),
+        Some(b'f') => literal(b, i, b"false"),
+        Some(b'n') => literal(b, i, b"null"),
+        _ => return false,
+    };
+    matches!(end, Ok(e) if matches!(b.get(e), Some(b',' | b'}')))
+}
+
+/// Which bits of the block at `base` hold text (`valid`), and the final `}` if it is in it.
+#[inline(always)]
+fn block_bits(n: usize, base: usize) -> (u64, u64) {
+    let left = n - base;
+    if left > 64 {
+        (u64::MAX, 0)
+    } else {
+        (u64::MAX >> (64 - left), 1u64 << (left - 1))
+    }
+}
+
+/// The fast path's answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Verdict {
+    /// The text is valid JSON.
+    Valid,
+    /// Not a compact flat object, or not valid: the general scanner must decide. Carries the
+    /// first window's masks when the fast path computed them.
+    Declined(Option<FirstWindow>),
+}
+
+impl Verdict {
+    /// True for [`Verdict::Valid`].
+    #[cfg(test)]
+    pub fn is_valid(self) -> bool {
+        matches!(self, Verdict::Valid)
+    }
+}
+
+/// Whether `b` is a compact flat object (see the module docs); `classify` computes the masks
+/// of each 64-byte block.
+#[inline(always)]
+pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
+    let n = b.len();
+    if n < 3 || b[0] != b'{' || b[n - 1] != b'}' {
+        return Verdict::Declined(None);
+    }
+    // The first window's masks, for the general scanner if the text is declined.
+    let first = |m: &Block| {
+        Verdict::Declined(Some(FirstWindow {
+            stops: m.quote | m.bad,
+            high: m.high,
+        }))
+    };
+    if n > 64 {
+        // A quick pass first: a bracket (other than the outer two), an escape or a control
+        // character anywhere means "not mine", and finding it before the main pass wastes
+        // less work when it comes late in a long text.
+        let mut base = 0;
+        while base < n {
+            let Some(m) = classify.block(b, base) else {
+                return Verdict::Declined(None);
+            };
+            let (valid, end_brace) = block_bits(n, base);
+            if (m.bad | m.bracket) & valid != u64::from(base == 0) | end_brace {
+                return if base == 0 {
+                    first(&m)
+                } else {
+                    Verdict::Declined(None)
+                };
+            }
+            base += 64;
+        }
+    }
+    // One bit carried from the last byte of the previous block, for each shifted mask.
+    let mut in_string = 0u64; // all ones when the previous block ended inside a string
+    let mut after_comma = 0u64;
+    let mut after_colon = 0u64;
+    let mut after_key = 0u64;
+    let mut after_value = 0u64;
+    let mut after_scalar = 0u64;
+    let mut key_carry = 0u64;
+    let mut high = 0u64;
+    let mut base = 0;
+    while base < n {
+        let Some(m) = classify.block(b, base) else {
+            return Verdict::Declined(None);
+        };
+        let (valid, end_brace) = block_bits(n, base);
+        let decline = || {
+            if base == 0 {
+                first(&m)
+            } else {
+                Verdict::Declined(None)
+            }
+        };
+        // The only brackets: the `{` at 0 and the `}` at the end (checked below to be outside
+        // strings). No escapes, no whitespace other than spaces, no control characters.
+        let start_brace = u64::from(base == 0);
+        let braces = start_brace | end_brace;
+        if (m.bad | m.bracket) & valid != braces {
+            return decline();
+        }
+        let quote = m.quote & valid;
+        let raw = classify.prefix_xor(quote) ^ in_string;
+        in_string = ((raw as i64) >> 63) as u64;
+        let string = raw & valid;
+        let outside = !(string | quote) & valid;
+        let open = quote & string;
+        let close = quote & !string;
+        // Both braces outside strings, no space outside strings.
+        let mut fail = (braces & !outside) | (m.space & outside);
+        let colon = m.colon & outside;
+        let comma = m.comma & outside;
+        // Keys: right after `{` or `,`, and every one is a string.
+        let key = ((comma | start_brace) << 1 | after_comma) & valid;
+        after_comma = comma >> 63;
+        fail |= key & !open;
+        // The closing quote of each key: the add carries through the key's string.
+        let (sum, c1) = string.overflowing_add(key);
+        let (sum, c2) = sum.overflowing_add(key_carry);
+        key_carry = u64::from(c1 | c2);
+        let key_close = sum & !string & valid;
+        fail |= (key_close << 1 | after_key) ^ colon;
+        after_key = key_close >> 63;
+        // Values: right after every `:` a value string or a scalar run starts, and no string or
+        // scalar starts anywhere else.
+        let scalar = outside & !(braces | m.colon | m.comma);
+        let prev_scalar = scalar << 1 | after_scalar;
+        after_scalar = scalar >> 63;
+        let scalar_start = scalar & !prev_scalar;
+        let value = (colon << 1 | after_colon) & valid;
+        after_colon = colon >> 63;
+        fail |= value ^ ((open & !key) | scalar_start);
+        // After every value: a `,` or the final `}`, and nothing else is one.
+        let value_close = close & !key_close;
+        let value_end = (value_close << 1 | after_value | (prev_scalar & !scalar)) & valid;
+        after_value = value_close >> 63;
+        fail |= value_end ^ (comma | end_brace);
+        if fail != 0 {
+            return decline();
+        }
+        let mut starts = scalar_start;
+        while starts != 0 {
+            if !scalar_ok(b, base + starts.trailing_zeros() as usize) {
+                return decline();
+            }
+            starts &= starts - 1;
+        }
+        high |= m.high & valid;
+        base += 64;
+    }
+    if high == 0 || std::str::from_utf8(b).is_ok() {
+        Verdict::Valid
+    } else {
+        Verdict::Declined(None)
+    }
+}
