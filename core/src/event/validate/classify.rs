@@ -1,9 +1,12 @@
-//! Stage 1 of the flat-object fast path: six bit masks for one 64-byte block of text.
+//! Stage 1 of the flat-object fast path: seven bit masks for one 64-byte block of text.
 //!
-//! Promises: [`Block`] bit `j` describes byte `j` of the block, and every form (SSE2, AVX2,
-//! the portable byte loop) gives exactly [`classify_bytes`]'s masks (a unit test checks every
-//! byte value at every position). Not promised: anything about bytes past the end of the text;
-//! callers pad a short block and mask the result themselves.
+//! Promises: [`Block`] bit `j` describes byte `j` of the block, and every form (AVX-512BW with
+//! a masked load, AVX2 with SSE2 for texts under 64 bytes, the portable byte loop) gives
+//! exactly [`classify_bytes`]'s masks (a unit test checks every byte value at every position,
+//! in full blocks and in texts shorter than a block). Bytes past the end of the text get no
+//! bits. The classifier types ([`Avx2`], [`Avx512`]) can only be made after the CPU
+//! was checked, so holding one is the proof their `unsafe` intrinsics need. Not promised:
+//! anything on CPUs without AVX2 (the fast path is not used there).
 
 /// What each byte of a 64-byte block is, one bit per byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,22 +124,28 @@ fn sse2_16(bytes: &[u8; 16]) -> Block {
     // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of the array.
     let (q, bad, br, sp, co, cm, hi) = unsafe {
         let v = _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>());
-        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+        // A macro, not a closure: closures are not always inlined, and an intrinsic left
+        // out of line in an AVX2-compiled caller costs a call per instruction.
+        macro_rules! eq {
+            ($c:expr) => {
+                _mm_cmpeq_epi8(v, _mm_set1_epi8($c as i8))
+            };
+        }
         let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        let bad = _mm_or_si128(eq(b'\\'), control);
+        let bad = _mm_or_si128(eq!(b'\\'), control);
         // `v | 0x20` is `{` for `[` and `{`, `}` for `]` and `}`.
         let br = _mm_or_si128(
             _mm_cmpeq_epi8(lower, _mm_set1_epi8(b'{' as i8)),
             _mm_cmpeq_epi8(lower, _mm_set1_epi8(b'}' as i8)),
         );
         (
-            _mm_movemask_epi8(eq(b'"')),
+            _mm_movemask_epi8(eq!(b'"')),
             _mm_movemask_epi8(bad),
             _mm_movemask_epi8(br),
-            _mm_movemask_epi8(eq(b' ')),
-            _mm_movemask_epi8(eq(b':')),
-            _mm_movemask_epi8(eq(b',')),
+            _mm_movemask_epi8(eq!(b' ')),
+            _mm_movemask_epi8(eq!(b':')),
+            _mm_movemask_epi8(eq!(b',')),
             _mm_movemask_epi8(v),
         )
     };
@@ -150,17 +159,6 @@ fn sse2_16(bytes: &[u8; 16]) -> Block {
         comma: wide(cm),
         high: wide(hi),
     }
-}
-
-/// The masks of 64 bytes with SSE2, 16 bytes per step.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub(super) fn classify_sse2(bytes: &[u8; 64]) -> Block {
-    let mut m = Block::default();
-    for (k, chunk) in bytes.as_chunks::<16>().0.iter().enumerate() {
-        m.or_shifted(sse2_16(chunk), 16 * k);
-    }
-    m
 }
 
 /// The masks of a text of 16 to 63 bytes with SSE2 (bits past its end are 0): 16-byte chunks
@@ -203,21 +201,25 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
         // array.
         let (q, bad, br, sp, co, cm, hi) = unsafe {
             let v = _mm256_loadu_si256(bytes.as_ptr().add(32 * k).cast::<__m256i>());
-            let eq = |c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
+            macro_rules! eq {
+                ($c:expr) => {
+                    _mm256_cmpeq_epi8(v, _mm256_set1_epi8($c as i8))
+                };
+            }
             let lower = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
             let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v);
-            let bad = _mm256_or_si256(eq(b'\\'), control);
+            let bad = _mm256_or_si256(eq!(b'\\'), control);
             let br = _mm256_or_si256(
                 _mm256_cmpeq_epi8(lower, _mm256_set1_epi8(b'{' as i8)),
                 _mm256_cmpeq_epi8(lower, _mm256_set1_epi8(b'}' as i8)),
             );
             (
-                _mm256_movemask_epi8(eq(b'"')),
+                _mm256_movemask_epi8(eq!(b'"')),
                 _mm256_movemask_epi8(bad),
                 _mm256_movemask_epi8(br),
-                _mm256_movemask_epi8(eq(b' ')),
-                _mm256_movemask_epi8(eq(b':')),
-                _mm256_movemask_epi8(eq(b',')),
+                _mm256_movemask_epi8(eq!(b' ')),
+                _mm256_movemask_epi8(eq!(b':')),
+                _mm256_movemask_epi8(eq!(b',')),
                 _mm256_movemask_epi8(v),
             )
         };
@@ -257,16 +259,19 @@ pub(super) unsafe fn classify_avx512(b: &[u8], base: usize) -> Block {
     // `wrapping_add` keeps the pointer arithmetic defined either way).
     unsafe {
         let v = _mm512_maskz_loadu_epi8(valid, b.as_ptr().wrapping_add(base).cast::<i8>());
-        let eq = |c: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c as i8));
+        macro_rules! eq {
+            ($v:expr, $c:expr) => {
+                _mm512_cmpeq_epi8_mask($v, _mm512_set1_epi8($c as i8))
+            };
+        }
         let lower = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
-        let eq_lower = |c: u8| _mm512_cmpeq_epi8_mask(lower, _mm512_set1_epi8(c as i8));
         Block {
-            quote: eq(b'"'),
-            bad: (eq(b'\\') | _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))) & valid,
-            bracket: eq_lower(b'{') | eq_lower(b'}'),
-            space: eq(b' '),
-            colon: eq(b':'),
-            comma: eq(b','),
+            quote: eq!(v, b'"'),
+            bad: (eq!(v, b'\\') | _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))) & valid,
+            bracket: eq!(lower, b'{') | eq!(lower, b'}'),
+            space: eq!(v, b' '),
+            colon: eq!(v, b':'),
+            comma: eq!(v, b','),
             high: _mm512_movepi8_mask(v),
         }
     }
@@ -309,24 +314,29 @@ unsafe fn prefix_xor_clmul(x: u64) -> u64 {
     }
 }
 
-/// Classifies with a 64-byte-block function `full`; the last partial block of a text of 64
-/// bytes or more is the last 64 bytes, shifted; a shorter text goes to `short`.
+/// A classifier built from a 64-byte-block form (`full`) and a form for texts under 64 bytes
+/// (`short`). Methods, not closures, so every step is inlined into the caller compiled with the
+/// classifier's target features (an intrinsic left out of line there costs a call each).
+trait BlockForms: Copy {
+    /// The masks of 64 bytes.
+    fn full(self, bytes: &[u8; 64]) -> Block;
+    /// The masks of a text shorter than 64 bytes (bits past its end 0), or `None`.
+    fn short(self, b: &[u8]) -> Option<Block>;
+}
+
+/// [`Classify::block`] for a [`BlockForms`]: the last partial block of a text of 64 bytes or
+/// more is the last 64 bytes, shifted; a shorter text goes to `short`.
 #[inline(always)]
-fn via_blocks(
-    b: &[u8],
-    base: usize,
-    full: impl Fn(&[u8; 64]) -> Block,
-    short: impl Fn(&[u8]) -> Option<Block>,
-) -> Option<Block> {
+fn via_blocks(forms: impl BlockForms, b: &[u8], base: usize) -> Option<Block> {
     if let Some(chunk) = b.get(base..base + 64) {
-        return Some(full(chunk.try_into().ok()?));
+        return Some(forms.full(chunk.try_into().ok()?));
     }
     let n = b.len();
     if n >= 64 {
         let last: &[u8; 64] = b[n - 64..].try_into().ok()?;
-        return Some(full(last).shifted_down(base + 64 - n));
+        return Some(forms.full(last).shifted_down(base + 64 - n));
     }
-    short(b)
+    forms.short(b)
 }
 
 /// The portable classifier (one byte at a time).
@@ -335,29 +345,25 @@ fn via_blocks(
 pub(super) struct Bytes;
 
 #[cfg(any(test, not(target_arch = "x86_64")))]
-impl Classify for Bytes {
-    fn block(self, b: &[u8], base: usize) -> Option<Block> {
-        via_blocks(b, base, classify_bytes, |b| {
-            let mut pad = [0u8; 64];
-            pad[..b.len()].copy_from_slice(b);
-            let mut m = classify_bytes(&pad);
-            // The zero padding reads as control characters.
-            m.bad &= (1u64 << b.len()) - 1;
-            Some(m)
-        })
+impl BlockForms for Bytes {
+    fn full(self, bytes: &[u8; 64]) -> Block {
+        classify_bytes(bytes)
+    }
+
+    fn short(self, b: &[u8]) -> Option<Block> {
+        let mut pad = [0u8; 64];
+        pad.get_mut(..b.len())?.copy_from_slice(b);
+        let mut m = classify_bytes(&pad);
+        // The zero padding reads as control characters.
+        m.bad &= (1u64 << b.len()) - 1;
+        Some(m)
     }
 }
 
-/// The SSE2 classifier (x86_64 baseline); declines texts shorter than 16 bytes.
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-pub(super) struct Sse2;
-
-#[cfg(target_arch = "x86_64")]
-impl Classify for Sse2 {
-    #[inline(always)]
+#[cfg(any(test, not(target_arch = "x86_64")))]
+impl Classify for Bytes {
     fn block(self, b: &[u8], base: usize) -> Option<Block> {
-        via_blocks(b, base, classify_sse2, classify_short_sse2)
+        via_blocks(self, b, base)
     }
 }
 
@@ -385,16 +391,24 @@ impl Avx2 {
 }
 
 #[cfg(target_arch = "x86_64")]
+impl BlockForms for Avx2 {
+    #[inline(always)]
+    fn full(self, bytes: &[u8; 64]) -> Block {
+        // SAFETY: an `Avx2` exists only when AVX2 was detected.
+        unsafe { classify_avx2(bytes) }
+    }
+
+    #[inline(always)]
+    fn short(self, b: &[u8]) -> Option<Block> {
+        classify_short_sse2(b)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 impl Classify for Avx2 {
     #[inline(always)]
     fn block(self, b: &[u8], base: usize) -> Option<Block> {
-        // SAFETY: an `Avx2` exists only when AVX2 was detected.
-        via_blocks(
-            b,
-            base,
-            |c| unsafe { classify_avx2(c) },
-            classify_short_sse2,
-        )
+        via_blocks(self, b, base)
     }
 
     #[inline(always)]
@@ -462,10 +476,28 @@ mod tests {
                 assert_eq!(want.bad, u64::from(c < 0x20 || c == b'\\') << at, "{c:#x}");
                 #[cfg(target_arch = "x86_64")]
                 {
-                    assert_eq!(classify_sse2(&w), want, "byte {c:#x} at {at}");
-                    if std::arch::is_x86_feature_detected!("avx2") {
+                    if Avx2::detect().is_some() {
                         // SAFETY: AVX2 was just detected.
                         assert_eq!(unsafe { classify_avx2(&w) }, want, "byte {c:#x} at {at}");
+                    }
+                    if Avx512::detect().is_some() {
+                        // SAFETY: AVX-512BW was just detected.
+                        assert_eq!(unsafe { classify_avx512(&w, 0) }, want, "{c:#x} at {at}");
+                    }
+                    // Texts shorter than a block (bits past the end must be 0).
+                    for len in [at + 1, 16, 17, 31, 33, 47, 63] {
+                        if len <= at || len >= 64 {
+                            continue;
+                        }
+                        let short = Bytes.short(&w[..len]);
+                        if len >= 16 {
+                            assert_eq!(classify_short_sse2(&w[..len]), short, "{c:#x} {at} {len}");
+                        }
+                        if Avx512::detect().is_some() {
+                            // SAFETY: AVX-512BW was just detected.
+                            let m = unsafe { classify_avx512(&w[..len], 0) };
+                            assert_eq!(Some(m), short, "{c:#x} {at} {len}");
+                        }
                     }
                 }
             }
