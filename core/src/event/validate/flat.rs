@@ -19,10 +19,10 @@
 //! block. Scalar runs (there are a few per event) are parsed one by one. The UTF-8 check runs
 //! only when a byte has bit 7 set. A text over 64 bytes first gets a quick pass that declines
 //! it on any bracket (other than the outer two), escape or control character, so a text that
-//! stops being flat late costs one cheap pass, not the full one. When the fast path declines
-//! in the first block, it hands that block's masks to the general scanner.
+//! stops being flat late costs one cheap pass, not the full one. When the fast path declines,
+//! it hands the first block's masks to the general scanner.
 
-use super::classify::{Block, Classify};
+use super::classify::Classify;
 use super::scan::{FirstWindow, literal, number};
 
 /// The scalar (number or literal) starting at `i` ends right before a `,` or `}`.
@@ -75,29 +75,32 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
     if n < 3 || b[0] != b'{' || b[n - 1] != b'}' {
         return Verdict::Declined(None);
     }
-    // The first window's masks, for the general scanner if the text is declined.
-    let first = |m: &Block| {
-        Verdict::Declined(Some(FirstWindow {
-            stops: m.quote | m.bad,
-            high: m.high,
-        }))
+    // Block 0 is classified once, for both passes, and its masks go to the general scanner if
+    // the text is declined (so the scanner never classifies window 0 again).
+    let Some(first) = classify.block(b, 0) else {
+        return Verdict::Declined(None);
     };
+    let decline = Verdict::Declined(Some(FirstWindow {
+        stops: first.quote | first.bad,
+        high: first.high,
+    }));
     if n > 64 {
         // A quick pass first: a bracket (other than the outer two), an escape or a control
         // character anywhere means "not mine", and finding it before the main pass wastes
         // less work when it comes late in a long text.
         let mut base = 0;
         while base < n {
-            let Some(m) = classify.block(b, base) else {
-                return Verdict::Declined(None);
+            let m = if base == 0 {
+                first
+            } else {
+                match classify.block(b, base) {
+                    Some(m) => m,
+                    None => return decline,
+                }
             };
             let (valid, end_brace) = block_bits(n, base);
             if (m.bad | m.bracket) & valid != u64::from(base == 0) | end_brace {
-                return if base == 0 {
-                    first(&m)
-                } else {
-                    Verdict::Declined(None)
-                };
+                return decline;
             }
             base += 64;
         }
@@ -113,23 +116,21 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
     let mut high = 0u64;
     let mut base = 0;
     while base < n {
-        let Some(m) = classify.block(b, base) else {
-            return Verdict::Declined(None);
-        };
-        let (valid, end_brace) = block_bits(n, base);
-        let decline = || {
-            if base == 0 {
-                first(&m)
-            } else {
-                Verdict::Declined(None)
+        let m = if base == 0 {
+            first
+        } else {
+            match classify.block(b, base) {
+                Some(m) => m,
+                None => return decline,
             }
         };
+        let (valid, end_brace) = block_bits(n, base);
         // The only brackets: the `{` at 0 and the `}` at the end (checked below to be outside
         // strings). No escapes, no whitespace other than spaces, no control characters.
         let start_brace = u64::from(base == 0);
         let braces = start_brace | end_brace;
         if (m.bad | m.bracket) & valid != braces {
-            return decline();
+            return decline;
         }
         let quote = m.quote & valid;
         let raw = classify.prefix_xor(quote) ^ in_string;
@@ -168,12 +169,12 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
         after_value = value_close >> 63;
         fail |= value_end ^ (comma | end_brace);
         if fail != 0 {
-            return decline();
+            return decline;
         }
         let mut starts = scalar_start;
         while starts != 0 {
             if !scalar_ok(b, base + starts.trailing_zeros() as usize) {
-                return decline();
+                return decline;
             }
             starts &= starts - 1;
         }
