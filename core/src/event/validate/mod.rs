@@ -51,7 +51,7 @@ pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
     // Only a compact object can be flat: `{"` ... `}`. Checked here, before the call into the
     // fast path, so pretty-printed texts, arrays and scalars cost no more than the scanner.
     let n = bytes.len();
-    if n > FAST_PATH_MAX || n < 3 || bytes[..2] != *b"{\"" || bytes[n - 1] != b'}' {
+    if !(3..=FAST_PATH_MAX).contains(&n) || bytes[..2] != *b"{\"" || bytes[n - 1] != b'}' {
         return scan::validate_json(bytes, None);
     }
     match fast_path(bytes) {
