@@ -22,7 +22,7 @@
 //! stops being flat late costs one cheap pass, not the full one. When the fast path declines,
 //! it hands the first block's masks to the general scanner.
 
-use super::classify::Classify;
+use super::classify::{Block, Classify};
 use super::scan::{FirstWindow, literal, number};
 
 /// The scalar (number or literal) starting at `i` ends right before a `,` or `}`.
@@ -105,85 +105,108 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
             base += 64;
         }
     }
-    // One bit carried from the last byte of the previous block, for each shifted mask.
-    let mut in_string = 0u64; // all ones when the previous block ended inside a string
-    let mut after_comma = 0u64;
-    let mut after_colon = 0u64;
-    let mut after_key = 0u64;
-    let mut after_value = 0u64;
-    let mut after_scalar = 0u64;
-    let mut key_carry = 0u64;
-    let mut high = 0u64;
-    let mut base = 0;
-    while base < n {
-        let m = if base == 0 {
-            first
-        } else {
-            match classify.block(b, base) {
-                Some(m) => m,
-                None => return decline,
-            }
-        };
-        let (valid, end_brace) = block_bits(n, base);
-        // The only brackets: the `{` at 0 and the `}` at the end (checked below to be outside
-        // strings). No escapes, no whitespace other than spaces, no control characters.
-        let start_brace = u64::from(base == 0);
-        let braces = start_brace | end_brace;
-        if (m.bad | m.bracket) & valid != braces {
+    let mut carry = Carry::default();
+    if n <= 64 {
+        // One block: the same step with every carry a constant 0, which the compiler folds.
+        if !block_step(b, &classify, first, 0, &mut carry) {
             return decline;
         }
-        let quote = m.quote & valid;
-        let raw = classify.prefix_xor(quote) ^ in_string;
-        in_string = ((raw as i64) >> 63) as u64;
-        let string = raw & valid;
-        let outside = !(string | quote) & valid;
-        let open = quote & string;
-        let close = quote & !string;
-        // Both braces outside strings, no space outside strings.
-        let mut fail = (braces & !outside) | (m.space & outside);
-        let colon = m.colon & outside;
-        let comma = m.comma & outside;
-        // Keys: right after `{` or `,`, and every one is a string.
-        let key = ((comma | start_brace) << 1 | after_comma) & valid;
-        after_comma = comma >> 63;
-        fail |= key & !open;
-        // The closing quote of each key: the add carries through the key's string.
-        let (sum, c1) = string.overflowing_add(key);
-        let (sum, c2) = sum.overflowing_add(key_carry);
-        key_carry = u64::from(c1 | c2);
-        let key_close = sum & !string & valid;
-        fail |= (key_close << 1 | after_key) ^ colon;
-        after_key = key_close >> 63;
-        // Values: right after every `:` a value string or a scalar run starts, and no string or
-        // scalar starts anywhere else.
-        let scalar = outside & !(braces | m.colon | m.comma);
-        let prev_scalar = scalar << 1 | after_scalar;
-        after_scalar = scalar >> 63;
-        let scalar_start = scalar & !prev_scalar;
-        let value = (colon << 1 | after_colon) & valid;
-        after_colon = colon >> 63;
-        fail |= value ^ ((open & !key) | scalar_start);
-        // After every value: a `,` or the final `}`, and nothing else is one.
-        let value_close = close & !key_close;
-        let value_end = (value_close << 1 | after_value | (prev_scalar & !scalar)) & valid;
-        after_value = value_close >> 63;
-        fail |= value_end ^ (comma | end_brace);
-        if fail != 0 {
-            return decline;
-        }
-        let mut starts = scalar_start;
-        while starts != 0 {
-            if !scalar_ok(b, base + starts.trailing_zeros() as usize) {
+    } else {
+        let mut base = 0;
+        while base < n {
+            let m = if base == 0 {
+                first
+            } else {
+                match classify.block(b, base) {
+                    Some(m) => m,
+                    None => return decline,
+                }
+            };
+            if !block_step(b, &classify, m, base, &mut carry) {
                 return decline;
             }
-            starts &= starts - 1;
+            base += 64;
         }
-        high |= m.high & valid;
-        base += 64;
     }
-    if high == 0 || std::str::from_utf8(b).is_ok() {
+    if carry.high == 0 || std::str::from_utf8(b).is_ok() {
         Verdict::Valid
     } else {
         Verdict::Declined(None)
     }
+}
+
+/// What one block passes to the next: one bit from its last byte for each shifted mask, the
+/// add's carry, and the OR of the non-ASCII masks so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Carry {
+    /// All ones when the previous block ended inside a string.
+    in_string: u64,
+    after_comma: u64,
+    after_colon: u64,
+    after_key: u64,
+    after_value: u64,
+    after_scalar: u64,
+    key_carry: u64,
+    high: u64,
+}
+
+/// Checks the block at `base` (masks `m`) of the flat object `b`; false if it is not one.
+#[inline(always)]
+fn block_step(b: &[u8], classify: &impl Classify, m: Block, base: usize, c: &mut Carry) -> bool {
+    let (valid, end_brace) = block_bits(b.len(), base);
+    // The only brackets: the `{` at 0 and the `}` at the end (checked below to be outside
+    // strings). No escapes, no whitespace other than spaces, no control characters.
+    let start_brace = u64::from(base == 0);
+    let braces = start_brace | end_brace;
+    if (m.bad | m.bracket) & valid != braces {
+        return false;
+    }
+    let quote = m.quote & valid;
+    let raw = classify.prefix_xor(quote) ^ c.in_string;
+    c.in_string = ((raw as i64) >> 63) as u64;
+    let string = raw & valid;
+    let outside = !(string | quote) & valid;
+    let open = quote & string;
+    let close = quote & !string;
+    // Both braces outside strings, no space outside strings.
+    let mut fail = (braces & !outside) | (m.space & outside);
+    let colon = m.colon & outside;
+    let comma = m.comma & outside;
+    // Keys: right after `{` or `,`, and every one is a string.
+    let key = ((comma | start_brace) << 1 | c.after_comma) & valid;
+    c.after_comma = comma >> 63;
+    fail |= key & !open;
+    // The closing quote of each key: the add carries through the key's string.
+    let (sum, c1) = string.overflowing_add(key);
+    let (sum, c2) = sum.overflowing_add(c.key_carry);
+    c.key_carry = u64::from(c1 | c2);
+    let key_close = sum & !string & valid;
+    fail |= (key_close << 1 | c.after_key) ^ colon;
+    c.after_key = key_close >> 63;
+    // Values: right after every `:` a value string or a scalar run starts, and no string or
+    // scalar starts anywhere else.
+    let scalar = outside & !(braces | m.colon | m.comma);
+    let prev_scalar = scalar << 1 | c.after_scalar;
+    c.after_scalar = scalar >> 63;
+    let scalar_start = scalar & !prev_scalar;
+    let value = (colon << 1 | c.after_colon) & valid;
+    c.after_colon = colon >> 63;
+    fail |= value ^ ((open & !key) | scalar_start);
+    // After every value: a `,` or the final `}`, and nothing else is one.
+    let value_close = close & !key_close;
+    let value_end = (value_close << 1 | c.after_value | (prev_scalar & !scalar)) & valid;
+    c.after_value = value_close >> 63;
+    fail |= value_end ^ (comma | end_brace);
+    if fail != 0 {
+        return false;
+    }
+    let mut starts = scalar_start;
+    while starts != 0 {
+        if !scalar_ok(b, base + starts.trailing_zeros() as usize) {
+            return false;
+        }
+        starts &= starts - 1;
+    }
+    c.high |= m.high & valid;
+    true
 }
