@@ -2,11 +2,11 @@
 //!
 //! Promises: [`Block`] bit `j` describes byte `j` of the block, and every form (AVX-512BW with
 //! a masked load, AVX2 with SSE2 for texts under 64 bytes, the portable byte loop) gives
-//! exactly [`classify_bytes`]'s masks (a unit test checks every byte value at every position,
+//! exactly `classify_bytes`'s masks (a unit test checks every byte value at every position,
 //! in full blocks and in texts shorter than a block). Bytes past the end of the text get no
 //! bits. The classifier types ([`Avx2`], [`Avx512`]) can only be made after the CPU
 //! was checked, so holding one is the proof their `unsafe` intrinsics need. Not promised:
-//! anything on CPUs without AVX2 (the fast path is not used there).
+//! anything on CPUs without AVX2 or off x86_64 (the fast path is not used there).
 
 /// What each byte of a 64-byte block is, one bit per byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,7 +57,7 @@ impl Block {
 
 /// Which of [`Block`]'s masks byte `c` belongs to: bit 0 quote, 1 bad, 2 bracket, 3 colon,
 /// 4 comma, 5 high, 6 space.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(test)]
 const fn class_of(c: u8) -> u8 {
     let mut k = 0;
     if c == b'"' {
@@ -84,7 +84,7 @@ const fn class_of(c: u8) -> u8 {
     k
 }
 
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(test)]
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -95,9 +95,8 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The masks of 64 bytes, one byte at a time (the definition the SIMD forms must match, and
-/// the form used off x86_64).
-#[cfg(any(test, not(target_arch = "x86_64")))]
+/// The masks of 64 bytes, one byte at a time (the definition the SIMD forms must match).
+#[cfg(test)]
 pub(super) fn classify_bytes(bytes: &[u8; 64]) -> Block {
     let mut m = Block::default();
     for (j, &c) in bytes.iter().enumerate() {
@@ -339,12 +338,12 @@ fn via_blocks(forms: impl BlockForms, b: &[u8], base: usize) -> Option<Block> {
     forms.short(b)
 }
 
-/// The portable classifier (one byte at a time).
-#[cfg(any(test, not(target_arch = "x86_64")))]
+/// The byte-at-a-time classifier, the reference for tests (too slow to pay off in production).
+#[cfg(test)]
 #[derive(Clone, Copy)]
 pub(super) struct Bytes;
 
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(test)]
 impl BlockForms for Bytes {
     fn full(self, bytes: &[u8; 64]) -> Block {
         classify_bytes(bytes)
@@ -360,7 +359,7 @@ impl BlockForms for Bytes {
     }
 }
 
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(test)]
 impl Classify for Bytes {
     fn block(self, b: &[u8], base: usize) -> Option<Block> {
         via_blocks(self, b, base)

@@ -1,12 +1,13 @@
 //! The fast path for the common event: one compact, flat JSON object.
 //!
-//! Promises: [`is_flat_object`] returns `true` only for a text that is valid JSON (the general
-//! scanner in `scan.rs` would accept it; debug builds check this on every call). It recognises
-//! `{"key":value,...}` with no whitespace, no escapes, no nested objects or arrays, and values
-//! that are strings, numbers, `true`, `false` or `null`, of any length. Everything else (also
-//! every invalid text) gets `false`, and the caller runs the general scanner, which gives the
-//! verdict and the error offset. Not promised: that every flat object is recognised (`{}` is
-//! left to the general scanner).
+//! Promises: [`is_flat_object`] returns [`Verdict::Valid`] only for a text that is valid JSON
+//! (the general scanner in `scan.rs` would accept it; debug builds check this on every call).
+//! It recognises `{"key":value,...}` with no whitespace, no escapes, no brackets other than the
+//! outer two (so no nesting, and no brackets inside strings), and values that are strings,
+//! numbers, `true`, `false` or `null`, of any length. Everything else (also every invalid text)
+//! gets [`Verdict::Declined`], and the caller runs the general scanner, which gives the verdict
+//! and the error offset. Not promised: that every flat object is recognised (`{}`, and texts the
+//! classifier does not handle, such as under 16 bytes with AVX2, are left to the scanner).
 //!
 //! How: each 64-byte block is classified into bit masks (`classify.rs`); the string interiors
 //! are the prefix XOR of the quote mask (no escapes, so every quote is real). The grammar of a
@@ -141,12 +142,19 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
 struct Carry {
     /// All ones when the previous block ended inside a string.
     in_string: u64,
+    /// 1 when the previous block ended with a `,` (so this block starts with a key).
     after_comma: u64,
+    /// 1 when the previous block ended with a `:` (so this block starts with a value).
     after_colon: u64,
+    /// 1 when the previous block ended with a key's closing quote.
     after_key: u64,
+    /// 1 when the previous block ended with a value string's closing quote.
     after_value: u64,
+    /// 1 when the previous block ended inside a scalar run.
     after_scalar: u64,
+    /// 1 when the key-closing add overflowed (a key string runs into this block).
     key_carry: u64,
+    /// OR of the non-ASCII masks of the blocks so far.
     high: u64,
 }
 

@@ -19,7 +19,9 @@
 
 use std::fmt;
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod classify;
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod flat;
 mod scan;
 
@@ -110,11 +112,12 @@ fn fast_path_avx512(b: &[u8], c: classify::Avx512) -> flat::Verdict {
     flat::is_flat_object(b, c)
 }
 
-/// The fast path with the portable byte-at-a-time classifier.
+/// Off x86_64 there is no fast path: the portable byte-at-a-time classifier is slower than the
+/// scanner (as the 16-byte SSE2 one was), so every text goes to the scanner.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn fast_path(b: &[u8]) -> flat::Verdict {
-    flat::is_flat_object(b, classify::Bytes)
+fn fast_path(_: &[u8]) -> flat::Verdict {
+    flat::Verdict::Declined(None)
 }
 
 #[cfg(test)]
@@ -248,7 +251,9 @@ mod tests {
         ];
         let mut checked = 0;
         for pad in 0..140usize {
-            for v in values {
+            // Three of the value kinds per length (each kind meets every block edge over the
+            // 140 lengths; all eight per length made this the slowest test in debug builds).
+            for v in [0, 3, 5].map(|k| values[(pad + k) % values.len()]) {
                 let text = format!(
                     r#"{{"p":"{}","k":{v},"q":{v},"{}":{v}}}"#,
                     "x".repeat(pad),
@@ -279,6 +284,6 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 100_000);
+        assert!(checked > 50_000, "{checked}");
     }
 }
