@@ -57,6 +57,18 @@ fn flat_doc() -> impl Strategy<Value = Value> {
         .prop_map(|m| Value::Object(m.into_iter().collect()))
 }
 
+/// A flat object as Python's `json.dumps` writes it by default: `{"k": v, "k2": v2}`.
+fn python_style(v: &Value) -> Vec<u8> {
+    let Value::Object(map) = v else {
+        return serde_json::to_vec(v).unwrap();
+    };
+    let fields: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), v))
+        .collect();
+    format!("{{{}}}", fields.join(", ")).into_bytes()
+}
+
 /// Applies `edits` (remove, insert, replace, or insert a run of plain bytes) to `bytes`.
 fn mutate(bytes: &mut Vec<u8>, edits: &[(prop::sample::Index, u8, u8)]) {
     for (at, op, c) in edits {
@@ -150,17 +162,18 @@ proptest! {
     }
 
     #[test]
-    fn flat_objects_are_accepted(v in flat_doc()) {
-        let text = serde_json::to_vec(&v).unwrap();
+    fn flat_objects_are_accepted(v in flat_doc(), spaced in any::<bool>()) {
+        let text = if spaced { python_style(&v) } else { serde_json::to_vec(&v).unwrap() };
         prop_assert_eq!(both(&text), (Ok(()), Ok(())), "{:?}", String::from_utf8_lossy(&text));
     }
 
     #[test]
     fn mutated_flat_objects_get_the_previous_validators_errors(
         v in flat_doc(),
+        spaced in any::<bool>(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, prop::sample::select(ALPHABET.to_vec())), 1..4),
     ) {
-        let mut bytes = serde_json::to_vec(&v).unwrap();
+        let mut bytes = if spaced { python_style(&v) } else { serde_json::to_vec(&v).unwrap() };
         mutate(&mut bytes, &edits);
         let (now, before) = both(&bytes);
         prop_assert_eq!(now, before, "{:?}", String::from_utf8_lossy(&bytes));

@@ -1,10 +1,10 @@
-//! The fast path for the common event: one compact, flat JSON object.
+//! The fast path for the common event: one flat JSON object.
 //!
 //! Promises: [`is_flat_object`] returns [`Verdict::Valid`] only for a text that is valid JSON
 //! (the general scanner in `scan.rs` would accept it; debug builds check this on every call).
-//! It recognises `{"key":value,...}` with no whitespace, no escapes, no brackets other than the
-//! outer two (so no nesting, and no brackets inside strings), and values that are strings,
-//! numbers, `true`, `false` or `null`, of any length. Everything else (also every invalid text)
+//! It recognises `{"key":value,...}` with no whitespace other than spaces between tokens, no
+//! escapes, no brackets other than the outer two (so no nesting, and no brackets inside
+//! strings), and values that are strings, numbers, `true`, `false` or `null`, of any length. Everything else (also every invalid text)
 //! gets [`Verdict::Declined`], and the caller runs the general scanner, which gives the verdict
 //! and the error offset. Not promised: that every flat object is recognised (`{}`, and texts the
 //! classifier does not handle, such as under 16 bytes with AVX2, are left to the scanner).
@@ -16,7 +16,9 @@
 //! key starts to the string mask: the carry runs through each key's string to its closing
 //! quote) is followed by `:`, and every `:` follows one; right after every `:` a value string
 //! or a scalar run starts, and nothing else starts anywhere; right after every value comes `,`
-//! or the final `}`. Shifts carry one bit and the add carries its overflow into the next
+//! or the final `}`. Spaces between tokens (Python's default `{"k": v, "k2": v2}`) are skipped
+//! by one more add per relation: a position that lands on a run of spaces is carried through it
+//! to the next token. Shifts carry one bit and the adds carry their overflow into the next
 //! block. Scalar runs (there are a few per event) are parsed one by one. The UTF-8 check runs
 //! only when a byte has bit 7 set. A text over 64 bytes first gets a quick pass that declines
 //! it on any bracket (other than the outer two), escape or control character, so a text that
@@ -26,7 +28,7 @@
 use super::classify::{Block, Classify};
 use super::scan::{FirstWindow, literal, number};
 
-/// The scalar (number or literal) starting at `i` ends right before a `,` or `}`.
+/// The scalar (number or literal) starting at `i` ends right before a `,`, `}` or space.
 #[inline(always)]
 fn scalar_ok(b: &[u8], i: usize) -> bool {
     let end = match b.get(i) {
@@ -36,7 +38,7 @@ fn scalar_ok(b: &[u8], i: usize) -> bool {
         Some(b'n') => literal(b, i, b"null"),
         _ => return false,
     };
-    matches!(end, Ok(e) if matches!(b.get(e), Some(b',' | b'}')))
+    matches!(end, Ok(e) if matches!(b.get(e), Some(b',' | b'}' | b' ')))
 }
 
 /// Which bits of the block at `base` hold text (`valid`), and the final `}` if it is in it.
@@ -55,7 +57,7 @@ fn block_bits(n: usize, base: usize) -> (u64, u64) {
 pub(super) enum Verdict {
     /// The text is valid JSON.
     Valid,
-    /// Not a compact flat object, or not valid: the general scanner must decide. Carries the
+    /// Not a flat object, or not valid: the general scanner must decide. Carries the
     /// first window's masks when the fast path computed them.
     Declined(Option<FirstWindow>),
 }
@@ -68,7 +70,7 @@ impl Verdict {
     }
 }
 
-/// Whether `b` is a compact flat object (see the module docs); `classify` computes the masks
+/// Whether `b` is a flat object (see the module docs); `classify` computes the masks
 /// of each 64-byte block.
 #[inline(always)]
 pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
@@ -156,6 +158,24 @@ struct Carry {
     key_carry: u64,
     /// OR of the non-ASCII masks of the blocks so far.
     high: u64,
+    /// For each "what follows" relation (after `{`/`,`, after a key, after `:`, after a
+    /// value): 1 when a run of spaces being skipped runs into this block.
+    skip: [u64; 4],
+}
+
+/// Moves each bit of `p` (a position right after a token) that lands on a space to the first
+/// byte after that run of spaces (`space`: the spaces outside strings). The add carries each
+/// such bit through its run; `carry` brings in a run from the previous block and takes out
+/// one that runs past this block. Bits not on a space stay.
+#[inline(always)]
+fn skip_spaces(p: u64, space: u64, carry: &mut u64) -> u64 {
+    if space == 0 && *carry == 0 {
+        return p;
+    }
+    let (sum, c1) = space.overflowing_add(p & space);
+    let (sum, c2) = sum.overflowing_add(*carry);
+    *carry = u64::from(c1 | c2);
+    (p | sum) & !space
 }
 
 /// Checks the block at `base` (masks `m`) of the flat object `b`; false if it is not one.
@@ -176,12 +196,18 @@ fn block_step(b: &[u8], classify: &impl Classify, m: Block, base: usize, c: &mut
     let outside = !(string | quote) & valid;
     let open = quote & string;
     let close = quote & !string;
-    // Both braces outside strings, no space outside strings.
-    let mut fail = (braces & !outside) | (m.space & outside);
+    // Both braces outside strings.
+    let mut fail = braces & !outside;
     let colon = m.colon & outside;
     let comma = m.comma & outside;
+    // Spaces between tokens: every "right after" below skips them.
+    let space = m.space & outside;
     // Keys: right after `{` or `,`, and every one is a string.
-    let key = ((comma | start_brace) << 1 | c.after_comma) & valid;
+    let key = skip_spaces(
+        (comma | start_brace) << 1 | c.after_comma,
+        space,
+        &mut c.skip[0],
+    ) & valid;
     c.after_comma = comma >> 63;
     fail |= key & !open;
     // The closing quote of each key: the add carries through the key's string.
@@ -189,20 +215,21 @@ fn block_step(b: &[u8], classify: &impl Classify, m: Block, base: usize, c: &mut
     let (sum, c2) = sum.overflowing_add(c.key_carry);
     c.key_carry = u64::from(c1 | c2);
     let key_close = sum & !string & valid;
-    fail |= (key_close << 1 | c.after_key) ^ colon;
+    fail |= (skip_spaces(key_close << 1 | c.after_key, space, &mut c.skip[1]) & valid) ^ colon;
     c.after_key = key_close >> 63;
     // Values: right after every `:` a value string or a scalar run starts, and no string or
     // scalar starts anywhere else.
-    let scalar = outside & !(braces | m.colon | m.comma);
+    let scalar = outside & !(braces | m.colon | m.comma | m.space);
     let prev_scalar = scalar << 1 | c.after_scalar;
     c.after_scalar = scalar >> 63;
     let scalar_start = scalar & !prev_scalar;
-    let value = (colon << 1 | c.after_colon) & valid;
+    let value = skip_spaces(colon << 1 | c.after_colon, space, &mut c.skip[2]) & valid;
     c.after_colon = colon >> 63;
     fail |= value ^ ((open & !key) | scalar_start);
     // After every value: a `,` or the final `}`, and nothing else is one.
     let value_close = close & !key_close;
-    let value_end = (value_close << 1 | c.after_value | (prev_scalar & !scalar)) & valid;
+    let after = value_close << 1 | c.after_value | (prev_scalar & !scalar);
+    let value_end = skip_spaces(after, space, &mut c.skip[3]) & valid;
     c.after_value = value_close >> 63;
     fail |= value_end ^ (comma | end_brace);
     if fail != 0 {
