@@ -15,6 +15,8 @@ pub(super) struct Block {
     pub quote: u64,
     /// `\` or a control character (below 0x20; includes tab, LF and CR).
     pub bad: u64,
+    /// `\`.
+    pub backslash: u64,
     /// A bracket: `{`, `}`, `[` or `]`.
     pub bracket: u64,
     /// A space.
@@ -33,6 +35,7 @@ impl Block {
     pub fn or_shifted(&mut self, other: Block, at: usize) {
         self.quote |= other.quote << at;
         self.bad |= other.bad << at;
+        self.backslash |= other.backslash << at;
         self.bracket |= other.bracket << at;
         self.space |= other.space << at;
         self.colon |= other.colon << at;
@@ -46,6 +49,7 @@ impl Block {
         Block {
             quote: self.quote >> by,
             bad: self.bad >> by,
+            backslash: self.backslash >> by,
             bracket: self.bracket >> by,
             space: self.space >> by,
             colon: self.colon >> by,
@@ -56,7 +60,7 @@ impl Block {
 }
 
 /// Which of [`Block`]'s masks byte `c` belongs to: bit 0 quote, 1 bad, 2 bracket, 3 colon,
-/// 4 comma, 5 high, 6 space.
+/// 4 comma, 5 high, 6 space, 7 backslash.
 #[cfg(test)]
 const fn class_of(c: u8) -> u8 {
     let mut k = 0;
@@ -71,6 +75,9 @@ const fn class_of(c: u8) -> u8 {
     }
     if c == b' ' {
         k |= 64;
+    }
+    if c == b'\\' {
+        k |= 128;
     }
     if c == b':' {
         k |= 8;
@@ -103,6 +110,7 @@ pub(super) fn classify_bytes(bytes: &[u8; 64]) -> Block {
         let k = u64::from(CLASS[c as usize]);
         m.quote |= (k & 1) << j;
         m.bad |= ((k >> 1) & 1) << j;
+        m.backslash |= ((k >> 7) & 1) << j;
         m.bracket |= ((k >> 2) & 1) << j;
         m.space |= ((k >> 6) & 1) << j;
         m.colon |= ((k >> 3) & 1) << j;
@@ -121,7 +129,7 @@ fn sse2_16(bytes: &[u8; 16]) -> Block {
         _mm_set1_epi8,
     };
     // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of the array.
-    let (q, bad, br, sp, co, cm, hi) = unsafe {
+    let (q, bad, bs, br, sp, co, cm, hi) = unsafe {
         let v = _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>());
         // A macro, not a closure: closures are not always inlined, and an intrinsic left
         // out of line in an AVX2-compiled caller costs a call per instruction.
@@ -132,7 +140,8 @@ fn sse2_16(bytes: &[u8; 16]) -> Block {
         }
         let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        let bad = _mm_or_si128(eq!(b'\\'), control);
+        let backslash = eq!(b'\\');
+        let bad = _mm_or_si128(backslash, control);
         // `v | 0x20` is `{` for `[` and `{`, `}` for `]` and `}`.
         let br = _mm_or_si128(
             _mm_cmpeq_epi8(lower, _mm_set1_epi8(b'{' as i8)),
@@ -141,6 +150,7 @@ fn sse2_16(bytes: &[u8; 16]) -> Block {
         (
             _mm_movemask_epi8(eq!(b'"')),
             _mm_movemask_epi8(bad),
+            _mm_movemask_epi8(backslash),
             _mm_movemask_epi8(br),
             _mm_movemask_epi8(eq!(b' ')),
             _mm_movemask_epi8(eq!(b':')),
@@ -152,6 +162,7 @@ fn sse2_16(bytes: &[u8; 16]) -> Block {
     Block {
         quote: wide(q),
         bad: wide(bad),
+        backslash: wide(bs),
         bracket: wide(br),
         space: wide(sp),
         colon: wide(co),
@@ -198,7 +209,7 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
     for k in 0..2 {
         // SAFETY: the caller guarantees AVX2; the load reads bytes 32k..32k+32 of the 64-byte
         // array.
-        let (q, bad, br, sp, co, cm, hi) = unsafe {
+        let (q, bad, bs, br, sp, co, cm, hi) = unsafe {
             let v = _mm256_loadu_si256(bytes.as_ptr().add(32 * k).cast::<__m256i>());
             macro_rules! eq {
                 ($c:expr) => {
@@ -207,7 +218,8 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
             }
             let lower = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
             let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v);
-            let bad = _mm256_or_si256(eq!(b'\\'), control);
+            let backslash = eq!(b'\\');
+            let bad = _mm256_or_si256(backslash, control);
             let br = _mm256_or_si256(
                 _mm256_cmpeq_epi8(lower, _mm256_set1_epi8(b'{' as i8)),
                 _mm256_cmpeq_epi8(lower, _mm256_set1_epi8(b'}' as i8)),
@@ -215,6 +227,7 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
             (
                 _mm256_movemask_epi8(eq!(b'"')),
                 _mm256_movemask_epi8(bad),
+                _mm256_movemask_epi8(backslash),
                 _mm256_movemask_epi8(br),
                 _mm256_movemask_epi8(eq!(b' ')),
                 _mm256_movemask_epi8(eq!(b':')),
@@ -226,6 +239,7 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
         let wide = |x: i32| u64::from(x as u32) << at;
         m.quote |= wide(q);
         m.bad |= wide(bad);
+        m.backslash |= wide(bs);
         m.bracket |= wide(br);
         m.space |= wide(sp);
         m.colon |= wide(co);
@@ -264,9 +278,11 @@ pub(super) unsafe fn classify_avx512(b: &[u8], base: usize) -> Block {
             };
         }
         let lower = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+        let backslash = eq!(v, b'\\');
         Block {
             quote: eq!(v, b'"'),
-            bad: (eq!(v, b'\\') | _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))) & valid,
+            bad: (backslash | _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))) & valid,
+            backslash,
             bracket: eq!(lower, b'{') | eq!(lower, b'}'),
             space: eq!(v, b' '),
             colon: eq!(v, b':'),
@@ -473,6 +489,7 @@ mod tests {
                 assert_eq!(want.quote, (k & 1) << at);
                 assert_eq!(want.high, u64::from(c >= 0x80) << at, "{c:#x}");
                 assert_eq!(want.bad, u64::from(c < 0x20 || c == b'\\') << at, "{c:#x}");
+                assert_eq!(want.backslash, u64::from(c == b'\\') << at, "{c:#x}");
                 #[cfg(target_arch = "x86_64")]
                 {
                     if Avx2::detect().is_some() {

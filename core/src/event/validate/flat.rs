@@ -3,30 +3,33 @@
 //! Promises: [`is_flat_object`] returns [`Verdict::Valid`] only for a text that is valid JSON
 //! (the general scanner in `scan.rs` would accept it; debug builds check this on every call).
 //! It recognises `{"key":value,...}` with no whitespace other than spaces between tokens, no
-//! escapes, no brackets other than the outer two (so no nesting, and no brackets inside
-//! strings), and values that are strings, numbers, `true`, `false` or `null`, of any length. Everything else (also every invalid text)
-//! gets [`Verdict::Declined`], and the caller runs the general scanner, which gives the verdict
-//! and the error offset. Not promised: that every flat object is recognised (`{}`, and texts the
-//! classifier does not handle, such as under 16 bytes with AVX2, are left to the scanner).
+//! brackets other than the outer two (so no nesting, and no brackets inside strings), and
+//! values that are strings (escapes included), numbers, `true`, `false` or `null`, of any
+//! length. Everything else (also every invalid text) gets [`Verdict::Declined`], and the caller
+//! runs the general scanner, which gives the verdict and the error offset. Not promised: that
+//! every flat object is recognised (`{}`, and texts the classifier does not handle, such as
+//! under 16 bytes with AVX2, are left to the scanner).
 //!
-//! How: each 64-byte block is classified into bit masks (`classify.rs`); the string interiors
-//! are the prefix XOR of the quote mask (no escapes, so every quote is real). The grammar of a
-//! flat object is then a handful of mask equations, checked for the whole block at once:
-//! a key starts right after `{` or `,`; the closing quote of every key (found by adding the
-//! key starts to the string mask: the carry runs through each key's string to its closing
-//! quote) is followed by `:`, and every `:` follows one; right after every `:` a value string
-//! or a scalar run starts, and nothing else starts anywhere; right after every value comes `,`
-//! or the final `}`. Spaces between tokens (Python's default `{"k": v, "k2": v2}`) are skipped
-//! by one more add per relation: a position that lands on a run of spaces is carried through it
-//! to the next token. Shifts carry one bit and the adds carry their overflow into the next
+//! How: each 64-byte block is classified into bit masks (`classify.rs`). Backslashes are rare:
+//! each escape is checked on its own (the scanner's `escape`, so the same rules, surrogates
+//! included), and the byte it escapes is taken out of the quote mask. The string interiors are
+//! then the prefix XOR of the quote mask. The grammar of a flat object is a handful of mask
+//! equations, checked for the whole block at once: a key starts right after `{` or `,`; the
+//! closing quote of every key (found by adding the key starts to the string mask: the carry
+//! runs through each key's string to its closing quote) is followed by `:`, and every `:`
+//! follows one; right after every `:` a value string or a scalar run starts, and nothing else
+//! starts anywhere; right after every value comes `,` or the final `}`; every backslash is
+//! inside a string. Spaces between tokens (Python's default `{"k": v, "k2": v2}`) are skipped
+//! by one more add per relation: a position that lands on a run of spaces is carried through
+//! it to the next token. Shifts carry one bit and the adds carry their overflow into the next
 //! block. Scalar runs (there are a few per event) are parsed one by one. The UTF-8 check runs
 //! only when a byte has bit 7 set. A text over 64 bytes first gets a quick pass that declines
-//! it on any bracket (other than the outer two), escape or control character, so a text that
-//! stops being flat late costs one cheap pass, not the full one. When the fast path declines,
-//! it hands the first block's masks to the general scanner.
+//! it on any bracket (other than the outer two) or control character, so a text that stops
+//! being flat late costs one cheap pass, not the full one. When the fast path declines, it
+//! hands the first block's masks to the general scanner.
 
 use super::classify::{Block, Classify};
-use super::scan::{FirstWindow, literal, number};
+use super::scan::{FirstWindow, escape, literal, number};
 
 /// The scalar (number or literal) starting at `i` ends right before a `,`, `}` or space.
 #[inline(always)]
@@ -88,8 +91,8 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
         high: first.high,
     }));
     if n > 64 {
-        // A quick pass first: a bracket (other than the outer two), an escape or a control
-        // character anywhere means "not mine", and finding it before the main pass wastes
+        // A quick pass first: a bracket (other than the outer two) or a control character
+        // anywhere means "not mine", and finding it before the main pass wastes
         // less work when it comes late in a long text.
         let mut base = 0;
         while base < n {
@@ -102,7 +105,7 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
                 }
             };
             let (valid, end_brace) = block_bits(n, base);
-            if (m.bad | m.bracket) & valid != u64::from(base == 0) | end_brace {
+            if (m.bad & !m.backslash | m.bracket) & valid != u64::from(base == 0) | end_brace {
                 return decline;
             }
             base += 64;
@@ -144,6 +147,11 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
 struct Carry {
     /// All ones when the previous block ended inside a string.
     in_string: u64,
+    /// The index after the last escape sequence checked (it may end in a later block).
+    escape_end: usize,
+    /// 1 when the previous block ended with the backslash of an escape (so this block's first
+    /// byte is escaped).
+    escaped_next: u64,
     /// 1 when the previous block ended with a `,` (so this block starts with a key).
     after_comma: u64,
     /// 1 when the previous block ended with a `:` (so this block starts with a value).
@@ -178,26 +186,70 @@ fn skip_spaces(p: u64, space: u64, carry: &mut u64) -> u64 {
     (p | sum) & !space
 }
 
+/// Checks every escape sequence starting in the block at `base` (`backslash`: its backslashes;
+/// the ones before `escape_end` are inside an earlier escape, like the second of `\\` or a
+/// surrogate pair's second `\u`). Returns the mask of the bytes they escape (the byte after each
+/// escaping backslash), whether the next block's first byte is escaped, and the new
+/// `escape_end`; `None` if an escape is invalid. Takes and returns values, not the carry
+/// struct, so the carries of the caller can stay in registers.
+#[inline(never)]
+fn escapes(
+    b: &[u8],
+    base: usize,
+    backslash: u64,
+    mut escape_end: usize,
+) -> Option<(u64, u64, usize)> {
+    let (mut escaped, mut escaped_next) = (0u64, 0u64);
+    let mut rest = backslash;
+    while rest != 0 {
+        let at = base + rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        if at < escape_end {
+            continue;
+        }
+        escape_end = escape(b, at + 1).ok()?;
+        match (at + 1 - base).checked_sub(64) {
+            None => escaped |= 1 << (at + 1 - base),
+            Some(_) => escaped_next = 1,
+        }
+    }
+    Some((escaped, escaped_next, escape_end))
+}
+
 /// Checks the block at `base` (masks `m`) of the flat object `b`; false if it is not one.
 #[inline(always)]
 fn block_step(b: &[u8], classify: &impl Classify, m: Block, base: usize, c: &mut Carry) -> bool {
     let (valid, end_brace) = block_bits(b.len(), base);
     // The only brackets: the `{` at 0 and the `}` at the end (checked below to be outside
-    // strings). No escapes, no whitespace other than spaces, no control characters.
+    // strings). No control characters (so no whitespace other than spaces).
     let start_brace = u64::from(base == 0);
     let braces = start_brace | end_brace;
-    if (m.bad | m.bracket) & valid != braces {
+    let backslash = m.backslash & valid;
+    if (m.bad & !backslash | m.bracket) & valid != braces {
         return false;
     }
-    let quote = m.quote & valid;
+    // Escapes: the quotes they escape are not quotes. Rare, so checked one by one.
+    let mut escaped = c.escaped_next;
+    c.escaped_next = 0;
+    if backslash != 0 {
+        match escapes(b, base, backslash, c.escape_end) {
+            Some((e, next, end)) => {
+                escaped |= e;
+                c.escaped_next = next;
+                c.escape_end = end;
+            }
+            None => return false,
+        }
+    }
+    let quote = m.quote & valid & !escaped;
     let raw = classify.prefix_xor(quote) ^ c.in_string;
     c.in_string = ((raw as i64) >> 63) as u64;
     let string = raw & valid;
     let outside = !(string | quote) & valid;
     let open = quote & string;
     let close = quote & !string;
-    // Both braces outside strings.
-    let mut fail = braces & !outside;
+    // Both braces outside strings, every backslash inside one.
+    let mut fail = (braces & !outside) | (backslash & outside);
     let colon = m.colon & outside;
     let comma = m.comma & outside;
     // Spaces between tokens: every "right after" below skips them.

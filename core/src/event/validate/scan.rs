@@ -115,7 +115,7 @@ fn hex4(b: &[u8], i: usize) -> Result<u16, SyntaxError> {
 
 /// The escape whose backslash is at `i - 1`; returns the index after it.
 #[inline(never)]
-fn escape(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
+pub(super) fn escape(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
     match b.get(i) {
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
         Some(b'u') => {
