@@ -249,17 +249,18 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
     m
 }
 
-/// The masks of bytes `base..base + 64` of `b` (`base < b.len()`) with AVX-512BW, one masked
-/// load; bits past the end of the text are 0.
+/// The masks of bytes `base..base + 64` of `b` (`base < b.len()`) with AVX-512BW and
+/// AVX-512VL on 256-bit registers (two masked loads; 512-bit registers measured no faster);
+/// bits past the end of the text are 0.
 ///
 /// # Safety
-/// The CPU must support AVX-512F and AVX-512BW.
+/// The CPU must support AVX-512F, AVX-512BW and AVX-512VL.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) unsafe fn classify_avx512(b: &[u8], base: usize) -> Block {
     use std::arch::x86_64::{
-        _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_maskz_loadu_epi8,
-        _mm512_movepi8_mask, _mm512_or_si512, _mm512_set1_epi8,
+        _mm256_cmpeq_epi8_mask, _mm256_cmplt_epu8_mask, _mm256_maskz_loadu_epi8,
+        _mm256_movepi8_mask, _mm256_or_si256, _mm256_set1_epi8,
     };
     let left = b.len().saturating_sub(base);
     let valid = if left >= 64 {
@@ -267,29 +268,37 @@ pub(super) unsafe fn classify_avx512(b: &[u8], base: usize) -> Block {
     } else {
         (1u64 << left) - 1
     };
-    // SAFETY: the caller guarantees AVX-512BW; the masked load reads only the bytes whose mask
-    // bit is set, which are bytes base..min(base + 64, len) of `b` (none when base >= len;
-    // `wrapping_add` keeps the pointer arithmetic defined either way).
-    unsafe {
-        let v = _mm512_maskz_loadu_epi8(valid, b.as_ptr().wrapping_add(base).cast::<i8>());
-        macro_rules! eq {
-            ($v:expr, $c:expr) => {
-                _mm512_cmpeq_epi8_mask($v, _mm512_set1_epi8($c as i8))
-            };
-        }
-        let lower = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
-        let backslash = eq!(v, b'\\');
-        Block {
-            quote: eq!(v, b'"'),
-            bad: (backslash | _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20))) & valid,
-            backslash,
-            bracket: eq!(lower, b'{') | eq!(lower, b'}'),
-            space: eq!(v, b' '),
-            colon: eq!(v, b':'),
-            comma: eq!(v, b','),
-            high: _mm512_movepi8_mask(v),
-        }
+    let mut m = Block::default();
+    for half in 0..2 {
+        let at = 32 * half;
+        let lanes = (valid >> at) as u32;
+        // SAFETY: the caller guarantees AVX-512BW and AVX-512VL; the masked load reads only
+        // the bytes whose mask bit is set, which are bytes of `b` (none when the half lies
+        // past the end; `wrapping_add` keeps the pointer arithmetic defined either way).
+        let part = unsafe {
+            let v = _mm256_maskz_loadu_epi8(lanes, b.as_ptr().wrapping_add(base + at).cast::<i8>());
+            macro_rules! eq {
+                ($v:expr, $c:expr) => {
+                    _mm256_cmpeq_epi8_mask($v, _mm256_set1_epi8($c as i8))
+                };
+            }
+            let lower = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+            let backslash = eq!(v, b'\\');
+            let wide = |x: u32| u64::from(x);
+            Block {
+                quote: wide(eq!(v, b'"')),
+                bad: wide((backslash | _mm256_cmplt_epu8_mask(v, _mm256_set1_epi8(0x20))) & lanes),
+                backslash: wide(backslash),
+                bracket: wide(eq!(lower, b'{') | eq!(lower, b'}')),
+                space: wide(eq!(v, b' ')),
+                colon: wide(eq!(v, b':')),
+                comma: wide(eq!(v, b',')),
+                high: wide(_mm256_movepi8_mask(v)),
+            }
+        };
+        m.or_shifted(part, at);
     }
+    m
 }
 
 /// A way of computing [`Block`]s; the types implementing it are proofs that the CPU has the
@@ -444,6 +453,7 @@ impl Avx512 {
     pub fn detect() -> Option<Avx512> {
         (std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("pclmulqdq"))
         .then_some(Avx512(()))
     }

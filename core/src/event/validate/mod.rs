@@ -108,7 +108,7 @@ fn fast_path_avx2(b: &[u8], c: classify::Avx2) -> flat::Verdict {
 
 /// [`flat::is_flat_object`] compiled with AVX-512BW and PCLMULQDQ.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,pclmulqdq")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,bmi1,bmi2,pclmulqdq")]
 fn fast_path_avx512(b: &[u8], c: classify::Avx512) -> flat::Verdict {
     flat::is_flat_object(b, c)
 }
