@@ -1,7 +1,7 @@
 //! Stage 1 of the flat-object fast path: seven bit masks for one 64-byte block of text.
 //!
-//! Promises: [`Block`] bit `j` describes byte `j` of the block, and every form (AVX-512BW with
-//! a masked load, AVX2 with SSE2 for texts under 64 bytes, the portable byte loop) gives
+//! Promises: [`Block`] bit `j` describes byte `j` of the block, and every form (AVX-512BW/VL
+//! with two masked 32-byte loads, AVX2 with SSE2 for texts under 64 bytes, the byte loop) gives
 //! exactly `classify_bytes`'s masks (a unit test checks every byte value at every position,
 //! in full blocks and in texts shorter than a block). Bytes past the end of the text get no
 //! bits. The classifier types ([`Avx2`], [`Avx512`]) can only be made after the CPU
@@ -250,7 +250,8 @@ pub(super) unsafe fn classify_avx2(bytes: &[u8; 64]) -> Block {
 }
 
 /// The masks of bytes `base..base + 64` of `b` (`base < b.len()`) with AVX-512BW and
-/// AVX-512VL on 256-bit registers (two masked loads; 512-bit registers measured no faster);
+/// AVX-512VL on 256-bit registers (two masked loads; with 512-bit registers nested events,
+/// which the fast path declines, measured slower);
 /// bits past the end of the text are 0.
 ///
 /// # Safety
@@ -442,14 +443,14 @@ impl Classify for Avx2 {
     }
 }
 
-/// The AVX-512BW classifier (masked loads, any length); only made when the CPU has it.
+/// The AVX-512BW/VL classifier (masked loads, any length); only made when the CPU has it.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 pub(super) struct Avx512(());
 
 #[cfg(target_arch = "x86_64")]
 impl Avx512 {
-    /// The classifier, if the CPU has AVX-512F, AVX-512BW and PCLMULQDQ.
+    /// The classifier, if the CPU has AVX-512F, AVX-512BW, AVX-512VL and PCLMULQDQ.
     pub fn detect() -> Option<Avx512> {
         (std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
@@ -471,7 +472,7 @@ impl Avx512 {
 impl Classify for Avx512 {
     #[inline(always)]
     fn block(self, b: &[u8], base: usize) -> Option<Block> {
-        // SAFETY: an `Avx512` exists only when AVX-512F and AVX-512BW were detected.
+        // SAFETY: an `Avx512` exists only when AVX-512F, BW and VL were detected.
         Some(unsafe { classify_avx512(b, base) })
     }
 
@@ -507,7 +508,7 @@ mod tests {
                         assert_eq!(unsafe { classify_avx2(&w) }, want, "byte {c:#x} at {at}");
                     }
                     if Avx512::detect().is_some() {
-                        // SAFETY: AVX-512BW was just detected.
+                        // SAFETY: AVX-512BW/VL was just detected.
                         assert_eq!(unsafe { classify_avx512(&w, 0) }, want, "{c:#x} at {at}");
                     }
                     // Texts shorter than a block (bits past the end must be 0).
@@ -520,7 +521,7 @@ mod tests {
                             assert_eq!(classify_short_sse2(&w[..len]), short, "{c:#x} {at} {len}");
                         }
                         if Avx512::detect().is_some() {
-                            // SAFETY: AVX-512BW was just detected.
+                            // SAFETY: AVX-512BW/VL was just detected.
                             let m = unsafe { classify_avx512(&w[..len], 0) };
                             assert_eq!(Some(m), short, "{c:#x} {at} {len}");
                         }
