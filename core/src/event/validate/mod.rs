@@ -66,6 +66,14 @@ pub fn validate_json(bytes: &[u8]) -> Result<(), SyntaxError> {
     }
 }
 
+/// [`validate_json`] without the flat-object fast path: the general scanner alone, which is the
+/// validator as it was before the fast path. For tests that check the fast path changes no
+/// verdict, error offset or reason; not part of the supported API.
+#[doc(hidden)]
+pub fn validate_json_scanner_only(bytes: &[u8]) -> Result<(), SyntaxError> {
+    scan::validate_json(bytes, None)
+}
+
 /// Which classifier the fast path uses on this CPU: 0 not chosen yet, 1 none (SSE2 only: there
 /// the fast path cost more than it saved, in-process A/B: 64-byte event 61 -> 61 ns, 196-byte
 /// flat object 196 -> 247 ns), 2 AVX2, 3 AVX-512BW/VL.
