@@ -73,6 +73,16 @@ impl Verdict {
     }
 }
 
+/// The masks of the block at `base`: `first` (already classified) for block 0.
+#[inline(always)]
+fn block_at(b: &[u8], classify: impl Classify, first: Block, base: usize) -> Option<Block> {
+    if base == 0 {
+        Some(first)
+    } else {
+        classify.block(b, base)
+    }
+}
+
 /// Whether `b` is a flat object (see the module docs); `classify` computes the masks
 /// of each 64-byte block.
 #[inline(always)]
@@ -96,13 +106,8 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
         // less work when it comes late in a long text.
         let mut base = 0;
         while base < n {
-            let m = if base == 0 {
-                first
-            } else {
-                match classify.block(b, base) {
-                    Some(m) => m,
-                    None => return decline,
-                }
+            let Some(m) = block_at(b, classify, first, base) else {
+                return decline;
             };
             let (valid, end_brace) = block_bits(n, base);
             if (m.bad & !m.backslash | m.bracket) & valid != u64::from(base == 0) | end_brace {
@@ -120,13 +125,8 @@ pub(super) fn is_flat_object(b: &[u8], classify: impl Classify) -> Verdict {
     } else {
         let mut base = 0;
         while base < n {
-            let m = if base == 0 {
-                first
-            } else {
-                match classify.block(b, base) {
-                    Some(m) => m,
-                    None => return decline,
-                }
+            let Some(m) = block_at(b, classify, first, base) else {
+                return decline;
             };
             if !block_step(b, &classify, m, base, &mut carry) {
                 return decline;
